@@ -1,0 +1,30 @@
+# The two commands a user types: `make report` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup report test synth benchmark clean
+
+setup: $(STAMP)
+
+# Re-install only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+report: setup
+	$(BIN)/jakisurvey run
+
+test: setup
+	$(BIN)/python -m pytest
+
+synth: setup
+	$(BIN)/jakisurvey synth --n 229 --seed 20250301 --out data/synthetic/records.csv
+
+benchmark: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _output .pytest_cache
