@@ -1,0 +1,154 @@
+"""The instrument's definitions applied to checked records: respondents, branching, rankings, countries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .codebook import Codebook, checkbox_column
+from .countries import CountryResolver, resolve_countries
+from .load import Problem, read_export
+
+
+@dataclass
+class Survey:
+    """Records ready for analysis: typed answers, the respondent flag and data-quality warnings."""
+
+    data: pd.DataFrame
+    codebook: Codebook
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def respondents(self) -> pd.DataFrame:
+        """Records with at least one answered question."""
+        return self.data[self.data["respondent"]]
+
+    def labelled(self, name: str) -> pd.Series:
+        """A coded field of the respondents as a categorical of the dictionary's labels."""
+        labels = self.codebook.labels(name)
+        values = self.respondents[name].map(labels)
+        return pd.Series(pd.Categorical(values, categories=list(labels.values())),
+                         index=values.index, name=name)
+
+
+def typed(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Convert string cells to typed columns: codes as Int64, checkboxes as booleans."""
+    data = pd.DataFrame(index=raw.index)
+    for f in codebook.fields.values():
+        for column in f.columns:
+            cells = raw[column].replace("", pd.NA)
+            if f.type == "checkbox":
+                data[column] = cells.fillna("0").astype(int).astype(bool)
+            elif f.choices:
+                data[column] = pd.to_numeric(cells).astype("Int64")
+            else:
+                data[column] = cells.astype("string")
+    return data
+
+
+def answered(data: pd.DataFrame, codebook: Codebook, name: str) -> pd.Series:
+    """Whether each record answered a field (a checkbox: at least one box ticked)."""
+    columns = codebook[name].columns
+    if codebook[name].type == "checkbox":
+        return data[columns].any(axis=1)
+    return data[name].notna()
+
+
+def shown(data: pd.DataFrame, codebook: Codebook, name: str) -> pd.Series:
+    """Whether the branching logic showed a field to each record."""
+    mask = pd.Series(True, index=data.index)
+    for other, code in codebook[name].show_when:
+        mask &= data[other].eq(code).fillna(False).astype(bool)
+    return mask
+
+
+def warn(problems: list[Problem], source: str, data: pd.DataFrame, rows, field: str,
+         rule: str, values=None) -> None:
+    """Append one warning per row."""
+    for row in rows:
+        value = "" if values is None else str(values[row])
+        problems.append(Problem(source, int(row), field, value, rule, severity="warning",
+                                record_id=str(data.at[row, "record_id"])))
+
+
+def apply_branching(data: pd.DataFrame, codebook: Codebook, problems: list[Problem],
+                    source: str) -> None:
+    """Ignore (blank out) answers to questions the branching logic would have hidden."""
+    for f in codebook.fields.values():
+        if not f.show_when:
+            continue
+        hidden = ~shown(data, codebook, f.name) & answered(data, codebook, f.name)
+        rule = "answered although the branching logic hides it; ignored for this question"
+        warn(problems, source, data, data.index[hidden], f.name, rule)
+        data.loc[hidden, f.columns] = False if f.type == "checkbox" else pd.NA
+
+
+def check_rankings(data: pd.DataFrame, codebook: Codebook, problems: list[Problem],
+                   source: str) -> None:
+    """Flag rankings that place one item in two positions (excluded from that ranking)."""
+    for ranking in codebook.rankings.values():
+        positions = data[list(ranking.fields)]
+        filled = positions.notna().sum(axis=1)
+        distinct = positions.nunique(axis=1)
+        data[f"{ranking.name}_ranked"] = filled > 0
+        data[f"{ranking.name}_valid"] = (filled > 0) & (distinct == filled)
+        invalid = data.index[(filled > 0) & (distinct < filled)]
+        values = positions.astype("string").fillna("").agg("/".join, axis=1)
+        warn(problems, source, data, invalid, f"{ranking.name}_rank",
+             "an item is ranked in more than one position; ranking excluded", values)
+
+
+def check_exclusive(data: pd.DataFrame, codebook: Codebook, problems: list[Problem],
+                    source: str) -> None:
+    """Flag an exclusive 'None' box ticked together with other boxes (answer kept as given)."""
+    for f in codebook.fields.values():
+        if f.none_code is None:
+            continue
+        none = checkbox_column(f.name, f.none_code)
+        others = [c for c in f.columns if c != none]
+        clash = data.index[data[none] & data[others].any(axis=1)]
+        warn(problems, source, data, clash, f.name,
+             f"'{f.choices[f.none_code]}' ticked together with other choices; kept as given")
+
+
+def mark_respondents(data: pd.DataFrame, codebook: Codebook, problems: list[Problem],
+                     source: str) -> None:
+    """A respondent answered at least one question other than record id and country."""
+    answers = pd.concat([answered(data, codebook, f.name) for f in codebook.question_fields],
+                        axis=1)
+    data["respondent"] = answers.any(axis=1)
+    warn(problems, source, data, data.index[~data["respondent"]], "",
+         "nothing answered (opened, not answered); not a respondent")
+
+
+def add_countries(data: pd.DataFrame, resolver: CountryResolver, problems: list[Problem],
+                  source: str) -> None:
+    """Resolve free-text countries to ISO3 and region; keep and report what does not resolve."""
+    resolved = resolve_countries(data["country"].fillna(""), resolver)
+    data[["country_iso3", "country_region"]] = resolved[["country_iso3", "country_region"]]
+    unresolved = data.index[data["country"].notna() & resolved["country_iso3"].isna()
+                            & data["respondent"]]
+    warn(problems, source, data, unresolved, "country",
+         "country not recognised; counted as region 'Unknown' (add it to country_aliases.csv)",
+         data["country"])
+
+
+def prepare(raw: pd.DataFrame, codebook: Codebook, resolver: CountryResolver,
+            source: str, problems: list[Problem] | None = None) -> Survey:
+    """Apply the instrument's definitions to checked raw records."""
+    problems = list(problems or [])
+    data = typed(raw, codebook)
+    mark_respondents(data, codebook, problems, source)
+    apply_branching(data, codebook, problems, source)
+    check_rankings(data, codebook, problems, source)
+    check_exclusive(data, codebook, problems, source)
+    add_countries(data, resolver, problems, source)
+    return Survey(data, codebook, problems)
+
+
+def load_survey(records: Path, codebook: Codebook, resolver: CountryResolver) -> Survey:
+    """Read, check and prepare a records export."""
+    raw, problems = read_export(records, codebook)
+    return prepare(raw, codebook, resolver, Path(records).name, problems)
