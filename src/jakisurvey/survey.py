@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .codebook import Codebook, checkbox_column
@@ -85,18 +87,27 @@ def apply_branching(data: pd.DataFrame, codebook: Codebook, problems: list[Probl
         data.loc[hidden, f.columns] = False if f.type == "checkbox" else pd.NA
 
 
+def repeats_an_item(positions: pd.DataFrame) -> pd.Series:
+    """Whether a ranking places the same item in two positions (empty positions skipped)."""
+    values = positions.to_numpy(dtype="float64", na_value=np.nan)
+    repeated = np.zeros(len(values), dtype=bool)
+    for first, second in combinations(range(values.shape[1]), 2):
+        repeated |= values[:, first] == values[:, second]   # NaN never equals NaN
+    return pd.Series(repeated, index=positions.index)
+
+
 def check_rankings(data: pd.DataFrame, codebook: Codebook, problems: list[Problem],
                    source: str) -> None:
     """Flag rankings that place one item in two positions (excluded from that ranking)."""
     for ranking in codebook.rankings.values():
         positions = data[list(ranking.fields)]
-        filled = positions.notna().sum(axis=1)
-        distinct = positions.nunique(axis=1)
-        data[f"{ranking.name}_ranked"] = filled > 0
-        data[f"{ranking.name}_valid"] = (filled > 0) & (distinct == filled)
-        invalid = data.index[(filled > 0) & (distinct < filled)]
-        values = positions.astype("string").fillna("").agg("/".join, axis=1)
-        warn(problems, source, data, invalid, f"{ranking.name}_rank",
+        ranked = positions.notna().any(axis=1)
+        invalid = repeats_an_item(positions)
+        data[f"{ranking.name}_ranked"] = ranked
+        data[f"{ranking.name}_valid"] = ranked & ~invalid
+        rows = data.index[invalid]
+        values = positions.loc[rows].astype("string").fillna("").agg("/".join, axis=1)
+        warn(problems, source, data, rows, f"{ranking.name}_rank",
              "an item is ranked in more than one position; ranking excluded", values)
 
 

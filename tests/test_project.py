@@ -1,0 +1,47 @@
+"""The project's own files: environment.yml in step with pyproject.toml, clean notebooks."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PARAMETERS = {"records", "dictionary", "study", "output"}
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
+    assert set(pip) - {"-e ."} == wanted
+    assert "quarto" in conda["dependencies"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_committed_notebooks_carry_no_outputs(path):
+    book = nbformat.read(path, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_have_one_parameters_cell(path):
+    book = nbformat.read(path, as_version=4)
+    tagged = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = {t.id for node in ast.parse(tagged[0].source).body for t in node.targets}
+    assert names == PARAMETERS
+
+
+def test_quarto_never_executes():
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    assert config["execute"]["enabled"] is False
+    assert config["project"]["render"] == ["report.ipynb"]
+    assert {"html", "typst"} <= set(config["format"])
