@@ -173,3 +173,15 @@ def test_claim_checks():
     ranking = [{"code": 1}, {"code": 2}, {"code": 3}]
     assert matches(claim("leading", [1, 2]), ranking)
     assert not matches(claim("leading", [2, 1]), ranking)
+
+
+def test_answers_are_typed_and_labelled_from_the_dictionary(survey_of):
+    survey = survey_of([{"role": 2, "society___1": 1}, {"role": 1}, {"jaki_used": 0}])
+    assert str(survey.data["role"].dtype) == "Int64"
+    assert survey.data["society___1"].tolist() == [True, False, False]
+    roles = survey.labelled("role")
+    assert list(roles.cat.categories) == ["Paediatric rheumatologist",
+                                          "Paediatric rheumatology trainee",
+                                          "Adult rheumatologist", "Other"]
+    assert roles.tolist()[:2] == ["Paediatric rheumatology trainee", "Paediatric rheumatologist"]
+    assert roles.isna().tolist() == [False, False, True]

@@ -116,6 +116,7 @@ def private_strings(records: Path) -> list[str]:
     found = [row["record_id"] for row in rows]
     found += [line.strip() for row in rows for line in row["comments"].splitlines()
               if len(line.strip()) >= 8]
+    found += [row["redcap_survey_identifier"] for row in rows if row["redcap_survey_identifier"]]
     return found + [row["jaki_survey_timestamp"] for row in rows if row["jaki_survey_timestamp"]]
 
 
@@ -157,6 +158,7 @@ def other(tmp_path_factory) -> tuple[Path, Path]:
     for i, row in enumerate(rows):
         if i % 3 == 0 and row["role"]:
             row["comments"] = f"{MARKER} note {i}"
+            row["redcap_survey_identifier"] = f"provider{i}@example.org"
     with records.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -184,7 +186,8 @@ def test_other_export_gives_its_own_numbers(other):
 
 def test_planted_marker_never_published(other):
     records, out = other
-    assert MARKER in records.read_text(encoding="utf-8")
+    planted = records.read_text(encoding="utf-8")
+    assert MARKER in planted and "@example.org" in planted
     assert_no_leaks(out, [MARKER] + private_strings(records))
 
 

@@ -38,6 +38,11 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def map_counts(counts: pd.Series, min_cell: int) -> pd.Series:
+    """Counts per ISO3 code that the map may show: known countries at or above min_cell."""
+    return counts[(counts >= min_cell) & (counts.index != "Unknown")]
+
+
 def map_bins(min_cell: int) -> list[int]:
     """Class boundaries for respondents per country, starting at min_cell."""
     return [min_cell] + [b for b in MAP_BINS if b > min_cell]
@@ -52,8 +57,7 @@ def bin_labels(bins: list[int]) -> list[str]:
 
 def world_map(counts: pd.Series, world, min_cell: int = 1) -> plt.Figure:
     """Figure 1A: respondents per country on an equal-area map, with a Europe close-up."""
-    shown = counts[counts >= min_cell]
-    frame = world.assign(n=world["iso3"].map(shown)).to_crs(EQUAL_EARTH)
+    frame = world.assign(n=world["iso3"].map(map_counts(counts, min_cell))).to_crs(EQUAL_EARTH)
     bins = map_bins(min_cell)
     colours = sns.color_palette("viridis_r", len(bins))
     style = {"cmap": ListedColormap(colours), "edgecolor": "white", "linewidth": 0.3,

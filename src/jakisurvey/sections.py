@@ -29,8 +29,8 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def suppress(n: int, min_cell: int) -> str:
-    """A count, or '<min_cell' when it is too small to publish."""
-    return f"<{min_cell}" if n < min_cell else str(n)
+    """A count, or '<min_cell' when it is too small to publish (zero is shown)."""
+    return f"<{min_cell}" if 0 < n < min_cell else str(n)
 
 
 def shown_share(p: stats.Proportion, min_cell: int) -> str:
