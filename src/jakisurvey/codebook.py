@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DictionaryError
+from .textfile import NotText, read_utf8
 
 # REDCap's standard data-dictionary headers, in order.
 REDCAP_HEADERS = (
@@ -33,10 +35,17 @@ REDCAP_HEADERS = (
 FIELD_TYPES = {"text", "notes", "radio", "dropdown", "checkbox", "yesno"}
 CODED_TYPES = {"radio", "dropdown", "yesno"}
 YESNO_CHOICES = {1: "Yes", 0: "No"}
-CONDITION = re.compile(r"^\[(\w+)\]\s*=\s*'([^']*)'$")
+CONDITION = re.compile(r"^\[(\w+)\]\s*=\s*'(-?\d+)'$")
 RANKING_TAG = re.compile(r"@RANKING=(\w+),(\d+)")
 NONE_TAG = re.compile(r"@NONEOFTHEABOVE='?(\d+)'?")
 BAND_TAG = re.compile(r"@BAND-(LOWER|UPPER)=([\d,]*)")
+# What the analysis (survey.py, stats.py, the notebooks) refers to by name, with usable types.
+ANALYSED_FIELDS = {"country": {"text"}, "jaki_used": CODED_TYPES, "jaki_n_patients": CODED_TYPES,
+                   "jaki_improvement": CODED_TYPES, "jaki_side_effects": CODED_TYPES,
+                   "jaki_agents_used": {"checkbox"}, "jaki_side_effect_types": {"checkbox"},
+                   "jaki_consider": {"checkbox"}, "concomitant": {"checkbox"}}
+ANALYSED_RANKINGS = ("barrier", "indication")
+BANDED_FIELD = "jaki_n_patients"
 
 
 @dataclass(frozen=True)
@@ -86,18 +95,37 @@ def checkbox_column(field: str, code: int) -> str:
     return f"{field}___{code}"
 
 
-def parse_choices(text: str, where: str) -> dict[int, str]:
+def problem(path: Path | None, rule: str, line: int | None = None, field: str = "",
+            value: str = "") -> DictionaryError:
+    """A dictionary error in the records' message format: file, row, field, value, rule."""
+    where = [f"row {line}"] if line else [] if field else ["whole file"]
+    where += [f"field '{field}'"] if field else []
+    where += [f"value '{value}'"] if value else []
+    name = Path(path).name if path else "data dictionary"
+    return DictionaryError(f"{name}: {', '.join(where)}: {rule}")
+
+
+def n_cells(row: dict) -> int:
+    """Number of cells a csv.DictReader row really had."""
+    return sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None, []))
+
+
+def parse_choices(text: str, path: Path, line: int, name: str) -> dict[int, str]:
     """Parse REDCap choices '1, Label | 2, Label' into {code: label}."""
     choices: dict[int, str] = {}
     for part in text.split("|"):
         code, sep, label = part.partition(",")
         if not sep or not code.strip().lstrip("-").isdigit() or not label.strip():
-            raise DictionaryError(f"{where}: choice '{part.strip()}' is not 'code, label'")
+            raise problem(path, "a choice must be written 'code, label' (e.g. '1, Yes'), choices "
+                                "separated by '|'", line, name, part.strip())
+        if int(code) in choices:
+            raise problem(path, f"code {int(code)} is defined twice in the choices", line, name,
+                          part.strip())
         choices[int(code)] = label.strip()
     return choices
 
 
-def parse_branching(text: str, where: str) -> tuple[tuple[str, int], ...]:
+def parse_branching(text: str, path: Path, line: int, name: str) -> tuple[tuple[str, int], ...]:
     """Parse branching logic of the form [a] = '1' and [b] = '2'."""
     if not text.strip():
         return ()
@@ -105,8 +133,8 @@ def parse_branching(text: str, where: str) -> tuple[tuple[str, int], ...]:
     for part in re.split(r"\s+and\s+", text.strip()):
         found = CONDITION.match(part.strip())
         if not found:
-            raise DictionaryError(f"{where}: branching logic '{text}' is not supported "
-                                  "(only [field] = 'code' joined by 'and')")
+            raise problem(path, "branching logic is not supported (only [field] = 'code' joined "
+                                "by 'and', codes being whole numbers)", line, name, text.strip())
         conditions.append((found.group(1), int(found.group(2))))
     return tuple(conditions)
 
@@ -114,27 +142,59 @@ def parse_branching(text: str, where: str) -> tuple[tuple[str, int], ...]:
 def parse_field(row: dict[str, str], line: int, source: Path) -> Field:
     """Build one Field from a dictionary row."""
     name = row["Variable / Field Name"].strip()
-    where = f"{source}: row {line}, field '{name}'"
     ftype = row["Field Type"].strip()
     if ftype not in FIELD_TYPES:
-        raise DictionaryError(f"{where}: field type '{ftype}' is not one of {sorted(FIELD_TYPES)}")
+        raise problem(source, f"field type is not one of {', '.join(sorted(FIELD_TYPES))}",
+                      line, name, ftype)
     raw_choices = row["Choices, Calculations, OR Slider Labels"].strip()
     choices = YESNO_CHOICES if ftype == "yesno" else {}
     if ftype in {"radio", "dropdown", "checkbox"}:
         if not raw_choices:
-            raise DictionaryError(f"{where}: a {ftype} field needs choices")
-        choices = parse_choices(raw_choices, where)
+            raise problem(source, f"a {ftype} field needs choices", line, name)
+        choices = parse_choices(raw_choices, source, line, name)
     return Field(
         name=name,
         form=row["Form Name"].strip(),
         type=ftype,
         label=row["Field Label"].strip(),
         choices=dict(choices),
-        show_when=parse_branching(row["Branching Logic (Show field only if...)"], where),
+        show_when=parse_branching(row["Branching Logic (Show field only if...)"], source, line,
+                                  name),
         identifier=row["Identifier?"].strip().lower() == "y",
         required=row["Required Field?"].strip().lower() == "y",
         annotation=row["Field Annotation"].strip(),
     )
+
+
+def read_dictionary_text(path: Path) -> str:
+    """The dictionary file as text, refusing empty, binary and non-UTF-8 files."""
+    try:
+        return read_utf8(path, "download the data dictionary from REDCap again, as CSV")
+    except NotText as error:
+        raise problem(path, error.rule, error.line) from None
+
+
+def dictionary_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(file row, cells by column) for each dictionary row, checking the REDCap columns."""
+    reader = csv.DictReader(io.StringIO(read_dictionary_text(path), newline=""))
+    rows, start = [], 2
+    try:
+        header = reader.fieldnames or []
+        for row in reader:
+            if None in row or None in row.values():
+                raise problem(path, f"{n_cells(row)} cells where the header has {len(header)}: "
+                                    "the file looks truncated or hand-edited", start)
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise problem(path, f"cannot be read as CSV ({error}): the file looks truncated or "
+                            "hand-edited", start) from None
+    missing = [h for h in REDCAP_HEADERS if h not in header]
+    if missing:
+        raise problem(path, "not a REDCap data dictionary: column(s) " + ", ".join(
+            f"'{m}'" for m in missing) + " missing from the header; download the data "
+            "dictionary from REDCap again", 1)
+    return rows
 
 
 class Codebook:
@@ -150,36 +210,52 @@ class Codebook:
     def from_csv(cls, path: Path) -> "Codebook":
         """Read a REDCap data dictionary CSV."""
         path = Path(path)
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.DictReader(handle)
-                header = reader.fieldnames or []
-                rows = list(reader)
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
-            raise DictionaryError(f"{path}: cannot be read as a UTF-8 CSV data dictionary ({error})")
-        missing = [h for h in REDCAP_HEADERS if h not in header]
-        if missing:
-            raise DictionaryError(f"{path}: not a REDCap data dictionary; missing column(s) "
-                                  + ", ".join(f"'{m}'" for m in missing))
+        rows = dictionary_rows(path)
         if not rows:
-            raise DictionaryError(f"{path}: the data dictionary has no fields")
-        fields = [parse_field(row, line, path) for line, row in enumerate(rows, start=2)]
-        names = [f.name for f in fields]
-        for line, name in enumerate(names, start=2):
-            if names.index(name) != line - 2:
-                raise DictionaryError(f"{path}: row {line}: field '{name}' is defined twice")
+            raise problem(path, "the data dictionary has no fields")
+        fields = [parse_field(row, line, path) for line, row in rows]
+        seen: set[str] = set()
+        for (line, _), field in zip(rows, fields):
+            if field.name in seen:
+                raise problem(path, "field is defined twice", line, field.name)
+            seen.add(field.name)
         book = cls(fields, path)
         book.check()
         return book
 
     def check(self) -> None:
+        """Check branching, and that the fields the analysis uses are defined and usable."""
+        self.check_branching()
+        for name, types in ANALYSED_FIELDS.items():
+            found = self.fields.get(name)
+            if found is None or found.type not in types:
+                given = f"it has type '{found.type}'" if found else "the dictionary lacks it"
+                raise problem(self.source, f"the analysis needs this field, of type "
+                                           f"{' or '.join(sorted(types))}; {given}", None, name)
+        for name in ANALYSED_RANKINGS:
+            if name not in self.rankings:
+                raise problem(self.source, f"the analysis needs the ranking '{name}': dropdown "
+                                           f"fields annotated @RANKING={name},1, {name},2 ...")
+        self.check_bands(BANDED_FIELD)
+
+    def check_bands(self, name: str) -> None:
+        """A banded count needs one @BAND-LOWER and one @BAND-UPPER value per choice."""
+        tags = dict(BAND_TAG.findall(self.fields[name].annotation))
+        n = len(self.fields[name].choices)
+        lower, upper = (tags.get(end, "").split(",") for end in ("LOWER", "UPPER"))
+        if len(lower) != n or len(upper) != n or not all(lower):
+            raise problem(self.source, f"the annotation needs @BAND-LOWER= and @BAND-UPPER= with "
+                                       f"{n} comma-separated band ends (empty upper end = open)",
+                          None, name, self.fields[name].annotation)
+
+    def check_branching(self) -> None:
         """Check that branching refers to earlier coded fields."""
         seen: set[str] = set()
         for field in self.fields.values():
             for other, code in field.show_when:
                 if other not in seen or code not in self.fields[other].choices:
-                    raise DictionaryError(f"{self.source}: field '{field.name}': branching refers "
-                                          f"to '{other}' = {code}, not an earlier coded field/choice")
+                    raise problem(self.source, f"branching refers to '{other}' = {code}, not a "
+                                               "choice of an earlier field", None, field.name)
             seen.add(field.name)
 
     @property

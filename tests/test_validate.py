@@ -1,0 +1,292 @@
+"""`jakisurvey validate` and the loader on bad inputs: one line per problem, never a traceback.
+
+The fixtures live in tests/fixtures/bad/ (written by tests/fixtures/make_bad_fixtures.py from
+the first five data rows of the bundled export: header = row 1, SYN-0001 = row 2 ...
+SYN-0005 = row 6; dictionary: header = row 1, record_id = row 2, role = row 5,
+jaki_n_patients = row 9).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import DICTIONARY, RECORDS, ROOT, write_csv
+from jakisurvey.codebook import Codebook
+from jakisurvey.errors import DictionaryError
+from jakisurvey.load import InputError, Problem, read_export
+
+FIXTURES = ROOT / "tests" / "fixtures"
+BAD = FIXTURES / "bad"
+MULTILINE_CUT = "Access differs a lot between centres.\nWould welcome"
+
+# fixture -> [(row, field, value, words the rule must contain)]; row None = whole file
+RECORD_ERRORS = {
+    "missing_field.csv": [(1, "jaki_used", "", "column of the data dictionary is missing")],
+    "empty_id.csv": [(4, "record_id", "", "record id is empty")],         # 3rd record
+    "duplicate_id.csv": [(3, "record_id", "SYN-0002", "duplicate record id (also on row 5)"),
+                         (5, "record_id", "SYN-0002", "duplicate record id (also on row 3)")],
+    "unknown_code.csv": [(4, "role", "7", "code not defined in the data dictionary")],
+    "bad_checkbox.csv": [(3, "society___2", "2", "holds 0 (not ticked) or 1 (ticked)")],
+    "bad_complete.csv": [(6, "jaki_survey_complete", "3", "survey status must be 0, 1 or 2")],
+    "empty.csv": [(None, "", "", "the file is empty")],
+    "header_only.csv": [(None, "", "", "no records")],
+    "binary.csv": [(None, "", "", "binary file")],
+    "utf16.csv": [(None, "", "", "UTF-16", "UTF-8")],
+    "latin1.csv": [(4, "country", "Türkiye", "not UTF-8", "export the file again as UTF-8"),
+                   (6, "country", "España", "not UTF-8", "export the file again as UTF-8")],
+    # row 6 cut after its 16th cell, jaki_agents_used___4
+    "truncated.csv": [(6, "jaki_agents_used___4", "0", "truncated")],
+    "truncated_quote.csv": [(6, "comments", MULTILINE_CUT, "never closed", "truncated")],
+    "extra_cell.csv": [(4, "", "", "52 cells where the header has 51")],
+    # SYN-0002's comment spans lines 3-4, so SYN-0004 (role = 7) starts on line 6
+    "multiline_comment.csv": [(6, "role", "7", "code not defined in the data dictionary")],
+    "label_headers.csv": [(1, "", "", "question text", "raw data")],
+    "label_values.csv": [(2, "society___2", "PReS", "answer labels, not codes", "raw data")],
+}
+RECORD_WARNINGS = {
+    "semicolon.csv": [(1, "", "", "semicolon-delimited")],
+    "extra_column.csv": [(1, "site_code", "", "not in the data dictionary; ignored")],
+    "bom.csv": [],
+    "crlf.csv": [],
+}
+DICTIONARY_ERRORS = {
+    "dictionary_missing_columns.csv": (1, "", "", "not a REDCap data dictionary",
+                                       "'Field Type', 'Required Field?'"),
+    "dictionary_bad_choices.csv": (5, "role", "2 Paediatric rheumatology trainee",
+                                   "'code, label'"),
+    "dictionary_duplicate_code.csv": (5, "role", "1, Other", "code 1 is defined twice"),
+    "dictionary_bad_type.csv": (5, "role", "radiobutton", "field type is not one of"),
+    "dictionary_bad_branching.csv": (9, "jaki_n_patients", "[jaki_used] = 'yes'",
+                                     "branching logic is not supported"),
+    "dictionary_truncated.csv": (9, "", "", "5 cells where the header has 18", "truncated"),
+    "dictionary_not_csv.csv": (None, "", "", "binary file"),
+    "dictionary_empty.csv": (None, "", "", "the file is empty"),
+    "dictionary_renamed_field.csv": (None, "country", "", "the analysis needs this field",
+                                     "the dictionary lacks it"),
+}
+ALL = {**RECORD_ERRORS, **RECORD_WARNINGS, **DICTIONARY_ERRORS}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """Run the command line as a user would (a fresh interpreter)."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([sys.executable, "-m", "jakisurvey.cli", *args], capture_output=True,
+                          text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=300)
+
+
+def validate_cli(name: str) -> subprocess.CompletedProcess:
+    """`jakisurvey validate` on one fixture (a dictionary fixture with the bundled records)."""
+    option = "--dictionary" if name.startswith("dictionary_") else "--records"
+    return cli("validate", option, str(BAD / name))
+
+
+@pytest.fixture(scope="module")
+def validated() -> dict[str, subprocess.CompletedProcess]:
+    """Every fixture validated once, a few at a time (each run pays the import time)."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        return dict(zip(ALL, pool.map(validate_cli, ALL)))
+
+
+def prefix(severity: str, name: str, row: int | None, field: str) -> str:
+    """The start of a problem line: severity, file, row (or whole file) and field."""
+    where = [f"row {row}"] if row else [] if field else ["whole file"]
+    where += [f"field '{field}'"] if field else []
+    return f"{severity}: {name}: {', '.join(where)}"
+
+
+def shown(value: str) -> str:
+    """A value as a problem line shows it (one line, at most 40 characters)."""
+    value = " ".join(value.split())
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
+def assert_line(output: str, severity: str, name: str, row, field: str, value: str,
+                *words: str) -> None:
+    """Some line of the output names this file, row, field, value and the rule's words."""
+    start = prefix(severity, name, row, field) + (f", value '{shown(value)}'" if value else "")
+    lines = [line for line in output.splitlines() if line.startswith(start + ":")]
+    assert lines, f"no line starting {start!r} in:\n{output}"
+    assert all(word in lines[0] for word in words), lines[0]
+
+
+def load_problems(name: str | Path, codebook: Codebook) -> list[Problem]:
+    """The problems read_export raises for a fixture."""
+    with pytest.raises(InputError) as raised:
+        read_export(BAD / name, codebook)
+    return raised.value.problems
+
+
+# --- the command line, one subprocess per fixture -------------------------------------------
+
+def test_every_fixture_is_tested_and_documented():
+    files = {p.name for p in BAD.glob("*.csv")}
+    assert files == set(ALL)
+    readme = (BAD / "README.md").read_text(encoding="utf-8")
+    assert all(f"| {name} |" in readme for name in files)
+
+
+def test_fixtures_are_what_the_generator_writes():
+    spec = importlib.util.spec_from_file_location("make_bad", FIXTURES / "make_bad_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    files = module.fixtures()
+    assert {name: (BAD / name).read_bytes() for name in files} == files
+
+
+@pytest.mark.parametrize("name", list(RECORD_ERRORS) + list(DICTIONARY_ERRORS))
+def test_validate_refuses_a_bad_file(validated, name):
+    result = validated[name]
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    expected = RECORD_ERRORS.get(name) or [DICTIONARY_ERRORS[name]]
+    for row, field, value, *words in expected:
+        assert_line(result.stderr, "error", name, row, field, value, *words)
+    problem_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(problem_lines) == len(expected)     # one line per problem, nothing else
+
+
+@pytest.mark.parametrize("name", RECORD_WARNINGS)
+def test_validate_accepts_a_file_with_warnings(validated, name):
+    result = validated[name]
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for row, field, value, *words in RECORD_WARNINGS[name]:
+        assert_line(result.stdout, "warning", name, row, field, value, *words)
+    assert f"{name}: valid (5 records, 5 respondents, {len(RECORD_WARNINGS[name])} warnings)" \
+        in result.stdout
+
+
+def test_validate_prints_the_warnings_of_the_bundled_export():
+    result = cli("validate", "--records", str(RECORDS))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for words in ("nothing answered", "answered although the branching logic hides it",
+                  "ranked in more than one position", "ticked together with other choices",
+                  "country not recognised"):
+        assert any(line.startswith("warning: records.csv: row ") and words in line
+                   for line in result.stdout.splitlines()), words
+    assert_line(result.stdout, "warning", "records.csv", 236, "country", "Scandinavia",
+                "counted as region 'Unknown'")
+    assert "valid (235 records, 229 respondents" in result.stdout
+
+
+def test_run_refuses_bad_records_before_executing_anything(tmp_path):
+    out = tmp_path / "report"
+    result = cli("run", "--records", str(BAD / "duplicate_id.csv"), "--out", str(out))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    for row, field, value, *words in RECORD_ERRORS["duplicate_id.csv"]:
+        assert_line(result.stderr, "error", "duplicate_id.csv", row, field, value, *words)
+    assert "nothing was analysed" in result.stderr
+    assert list(tmp_path.iterdir()) == []            # no report, no staging, no .failed folder
+
+
+# --- the loader in-process: the exact problems ----------------------------------------------
+
+@pytest.mark.parametrize("name", RECORD_ERRORS)
+def test_read_export_names_file_row_field_value_and_rule(codebook, name):
+    problems = load_problems(name, codebook)
+    expected = RECORD_ERRORS[name]
+    assert [(p.file, p.row, p.field, p.value) for p in problems] == \
+        [(name, row, field, value) for row, field, value, *_ in expected]
+    for problem, (_, _, _, *words) in zip(problems, expected):
+        assert problem.severity == "error"
+        assert all(word in problem.rule for word in words), problem.rule
+        assert "\n" not in problem.message()
+
+
+@pytest.mark.parametrize("name", RECORD_WARNINGS)
+def test_read_export_warns_and_goes_on(codebook, name):
+    frame, problems = read_export(BAD / name, codebook)
+    assert len(frame) == 5 and frame.index.tolist() == [2, 3, 4, 5, 6]
+    assert [(p.severity, p.file, p.row, p.field) for p in problems] == \
+        [("warning", name, row, field) for row, field, *_ in RECORD_WARNINGS[name]]
+
+
+@pytest.mark.parametrize("name", DICTIONARY_ERRORS)
+def test_dictionary_errors_name_file_row_field_value_and_rule(name):
+    row, field, value, *words = DICTIONARY_ERRORS[name]
+    with pytest.raises(DictionaryError) as raised:
+        Codebook.from_csv(BAD / name)
+    message = str(raised.value)
+    start = prefix("error", name, row, field).removeprefix("error: ")
+    assert message.startswith(start + (f", value '{value}'" if value else "") + ":"), message
+    assert all(word in message for word in words), message
+
+
+def test_bom_crlf_and_plain_exports_read_the_same(codebook, tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes((BAD / "bom.csv").read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    expected, _ = read_export(plain, codebook)
+    for name in ("bom.csv", "crlf.csv"):
+        frame, _ = read_export(BAD / name, codebook)
+        pd.testing.assert_frame_equal(frame, expected)
+    assert expected.columns[0] == "record_id"
+    assert {"redcap_survey_identifier", "jaki_survey_timestamp",
+            "jaki_survey_complete"} <= set(expected.columns)
+
+
+def test_system_columns_are_optional(codebook, tmp_path):
+    frame, _ = read_export(BAD / "bom.csv", codebook)
+    path = tmp_path / "no_system.csv"
+    frame.drop(columns=codebook.system_columns).to_csv(path, index=False)
+    reread, problems = read_export(path, codebook)
+    assert problems == [] and len(reread) == 5
+
+
+def test_semicolon_export_reads_exactly_as_the_comma_export(codebook, tmp_path):
+    with RECORDS.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    semicolon = tmp_path / "records_semicolon.csv"
+    with semicolon.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\n").writerows(rows)
+    expected, expected_warnings = read_export(RECORDS, codebook)
+    frame, warnings = read_export(semicolon, codebook)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert expected_warnings == []
+    assert [p.message() for p in warnings] == [
+        "warning: records_semicolon.csv: row 1: semicolon-delimited file (as Excel writes in "
+        "some locales); read with that delimiter"]
+
+
+def test_records_after_a_multiline_comment_are_named_by_their_first_line(codebook):
+    frame, _ = read_export(RECORDS, codebook)
+    # SYN-0125's comment spans file lines 126-127, so SYN-0126 starts on line 128
+    assert frame.loc[126, "record_id"] == "SYN-0125"
+    assert frame.loc[128, "record_id"] == "SYN-0126"
+    assert "\n" in frame.loc[126, "comments"]
+
+
+def test_a_problem_is_one_line_whatever_its_value():
+    problem = Problem("f.csv", 3, "comments", "two\nlines\r\nhere", "rule")
+    assert problem.message() == \
+        "error: f.csv: row 3, field 'comments', value 'two lines here': rule"
+
+
+def test_a_label_typed_into_one_cell_is_named_there(codebook, tmp_path):
+    frame, _ = read_export(BAD / "bom.csv", codebook)
+    frame.loc[4, "jaki_used"] = "Yes"
+    path = write_csv(tmp_path / "one_label.csv", list(frame.columns), frame.values.tolist())
+    problems = load_problems(path, codebook)
+    assert [(p.row, p.field, p.value) for p in problems] == [(4, "jaki_used", "Yes")]
+    assert problems[0].rule.startswith("this is an answer label, not a code (codes: 1, 0)")
+    assert "raw data" in problems[0].rule
+
+
+def test_band_annotation_must_give_one_end_per_choice(tmp_path):
+    text = DICTIONARY.read_text(encoding="utf-8").replace(" @BAND-UPPER=1,5,10,20,", "")
+    path = tmp_path / "dictionary.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DictionaryError, match=r"^dictionary.csv: field 'jaki_n_patients', "
+                                               r"value '@BAND-LOWER=1,2,6,11,21': .*5 comma"):
+        Codebook.from_csv(path)
