@@ -168,8 +168,10 @@ def other(tmp_path_factory) -> tuple[Path, Path]:
                  regions=str(ROOT / "data" / "regions.csv"))
     (folder / "other.yml").write_text(yaml.safe_dump(study), encoding="utf-8")
     out = folder / "_output"
+    before = digest(records), digest(folder / "other.yml")
     result = run_report(records, folder / "other.yml", out)
     assert result.returncode == 0, result.stderr
+    assert (digest(records), digest(folder / "other.yml")) == before
     return records, out
 
 

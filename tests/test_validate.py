@@ -191,6 +191,18 @@ def test_run_refuses_bad_records_before_executing_anything(tmp_path):
     assert list(tmp_path.iterdir()) == []            # no report, no staging, no .failed folder
 
 
+@pytest.mark.parametrize("name", [*RECORD_ERRORS, *DICTIONARY_ERRORS])
+def test_run_refuses_every_bad_input_the_way_validate_does(validated, name, tmp_path, capsys):
+    from jakisurvey.cli import main
+
+    option = "--dictionary" if name.startswith("dictionary_") else "--records"
+    assert main(["run", option, str(BAD / name), "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert error.splitlines()[0] == validated[name].stderr.splitlines()[0]
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the loader in-process: the exact problems ----------------------------------------------
 
 @pytest.mark.parametrize("name", RECORD_ERRORS)
