@@ -8,12 +8,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import geopandas  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from shapely.geometry import box  # noqa: E402
 
 WIDTH = 6.5  # inches: fits an A4 page with 2.5 cm margins, so nothing is cut off
 DPI = 200
@@ -27,7 +29,7 @@ def use_style() -> None:
     sns.set_theme(style="whitegrid", palette=PALETTE, context="paper", font_scale=1.05)
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": DPI, "savefig.bbox": "tight",
                          "axes.titleweight": "bold", "axes.titlelocation": "left",
-                         "svg.hashsalt": "jakisurvey", "path.simplify": True})
+                         "path.simplify": True})
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -74,7 +76,7 @@ def world_map(counts: pd.Series, world, min_cell: int = 1) -> plt.Figure:
     europe_ax.set_title("Europe", fontsize=8)
     with_counts = frame.dropna(subset=["n"])
     points = with_counts.geometry.representative_point()
-    in_europe = points.within(box_geometry(europe))
+    in_europe = points.within(box(*europe))
     label_counts(world_ax, with_counts[~in_europe], points[~in_europe])
     label_counts(europe_ax, with_counts[in_europe], points[in_europe])
     world_ax.add_patch(matplotlib.patches.Rectangle(
@@ -89,19 +91,9 @@ def world_map(counts: pd.Series, world, min_cell: int = 1) -> plt.Figure:
 
 
 def europe_bounds() -> tuple[float, float, float, float]:
-    """The Europe close-up window in map coordinates."""
-    import geopandas
-    from shapely.geometry import box
-
+    """The Europe close-up window (11 W to 33 E, 35 N to 64 N) in map coordinates."""
     window = geopandas.GeoSeries([box(-11, 35, 33, 64)], crs="EPSG:4326").to_crs(EQUAL_EARTH)
     return tuple(window.total_bounds)
-
-
-def box_geometry(bounds: tuple[float, float, float, float]):
-    """A rectangle polygon from (xmin, ymin, xmax, ymax)."""
-    from shapely.geometry import box
-
-    return box(*bounds)
 
 
 def label_counts(ax, frame, points) -> None:

@@ -52,8 +52,8 @@ class Inputs:
     study: Path
 
     def hashes(self) -> dict[str, str]:
-        """SHA-256 of each input, under the results.json contract's names."""
-        return {f"{name}_sha256": sha256(path) for name, path in self.paths().items()}
+        """SHA-256 of each input by role."""
+        return {name: sha256(path) for name, path in self.paths().items()}
 
     def paths(self) -> dict[str, Path]:
         """The inputs by role."""
@@ -97,16 +97,15 @@ def write_private_listing(survey: Survey, folder: Path) -> Path:
     return path
 
 
-def run_info(inputs: Inputs, renderer: str) -> dict:
+def run_info(inputs: Inputs, hashes: dict[str, str], renderer: str) -> dict:
     """Provenance of the run: date, software versions and input hashes."""
     requirements = metadata.requires("jakisurvey") or []
-    names = sorted({r.split(";")[0].split("=")[0].split("<")[0].split(">")[0].strip()
-                    for r in requirements if "extra ==" not in r})
+    names = sorted({re.match(r"[\w.-]+", r).group() for r in requirements if "extra ==" not in r})
     return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "python": platform.python_version(), "jakisurvey": __version__,
             "renderer": renderer,
             "packages": {name: metadata.version(name) for name in names},
-            "inputs": {role: {"path": str(path), "sha256": sha256(path)}
+            "inputs": {role: {"path": str(path), "sha256": hashes[role]}
                        for role, path in inputs.paths().items()}}
 
 
@@ -208,9 +207,11 @@ def publish(staging: Path, out: Path) -> None:
 def build(inputs: Inputs, study: Study, survey: Survey, staging: Path, renderer: str,
           failed_dir: Path) -> None:
     """Everything a run writes, into the staging folder."""
-    write_json(compute_results(survey, study, inputs.hashes()), staging / "results.json")
+    hashes = inputs.hashes()
+    contract_names = {f"{role}_sha256": digest for role, digest in hashes.items()}
+    write_json(compute_results(survey, study, contract_names), staging / "results.json")
     write_private_listing(survey, staging / "private")
-    write_json(run_info(inputs, renderer), staging / "run.json")
+    write_json(run_info(inputs, hashes, renderer), staging / "run.json")
     parameters = {"records": str(inputs.records.resolve()),
                   "dictionary": str(inputs.dictionary.resolve()),
                   "study": str(inputs.study.resolve()), "output": str(staging.resolve())}

@@ -26,8 +26,7 @@ def ranking_entries(survey: Survey, name: str) -> list[dict]:
 def checkbox_entries(survey: Survey, name: str) -> dict[str, dict]:
     """Ticks per choice as {label: {n, N, pct}}, in dictionary order."""
     table = stats.checkbox_table(survey, name).set_index("label")
-    return {label: {"n": int(table.at[label, "n"]), "N": int(table.at[label, "N"]),
-                    "pct": stats.Proportion(int(table.at[label, "n"]), int(table.at[label, "N"])).pct}
+    return {label: stats.Proportion(int(table.at[label, "n"]), int(table.at[label, "N"])).as_dict()
             for label in survey.codebook.labels(name).values()}
 
 
