@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,19 +11,18 @@ import pytest
 
 from jakisurvey import countries
 from jakisurvey.countries import (
-    BOUNDARIES_SOURCE,
+    M49_REGIONS,
+    UNKNOWN,
     CountryDataError,
     CountryResolver,
     normalise_text,
     resolve_countries,
-    unresolved_values,
     world_boundaries,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ALIASES = DATA / "country_aliases.csv"
 REGIONS = DATA / "regions.csv"
-ALLOWED_REGIONS = {"Africa", "Americas", "Asia", "Europe", "Oceania", "Unknown"}
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -185,7 +183,7 @@ def test_regions_file_is_complete_and_valid() -> None:
     assert codes == sorted(codes)
     assert set(codes) == {c.alpha_3 for c in pycountry.countries}
     assert len(codes) == len(set(codes))
-    assert {row["region"] for row in rows} <= ALLOWED_REGIONS
+    assert {row["region"] for row in rows} <= {*M49_REGIONS, UNKNOWN}
     assert all(row["name"] for row in rows)
     assert b"\r" not in REGIONS.read_bytes()
 
@@ -201,7 +199,6 @@ def test_every_alias_maps_to_a_listed_code(resolver: CountryResolver) -> None:
     """Every alias points at a code in regions.csv and resolves to it."""
     codes = {row["iso3"] for row in read_rows(REGIONS)}
     aliases = read_rows(ALIASES)
-    assert 40 <= len(aliases) <= 80
     for row in aliases:
         assert row["iso3"] in codes, row
         assert resolver.iso3(row["alias"]) == row["iso3"], row
@@ -234,11 +231,6 @@ def test_aliases_extend_the_mapping(tmp_path: Path) -> None:
     assert resolver.iso3("Holland") is None  # only the given aliases are used
 
 
-def test_default_uses_project_files() -> None:
-    """default() reads the project's data folder."""
-    assert CountryResolver.default().iso3("Holland") == "NLD"
-
-
 def test_resolve_countries_keeps_index_and_marks_unknown(resolver: CountryResolver) -> None:
     """resolve_countries returns codes and regions aligned on the input index."""
     values = pd.Series(["USA", "England", "Atlantis", None, "Türkiye", "", "usa"],
@@ -251,24 +243,6 @@ def test_resolve_countries_keeps_index_and_marks_unknown(resolver: CountryResolv
     assert result.loc[14, "country_iso3"] == "TUR"
     assert result["country_region"].tolist() == [
         "Americas", "Europe", "Unknown", "Unknown", "Asia", "Unknown", "Americas"]
-
-
-def test_unresolved_values_are_reported(resolver: CountryResolver) -> None:
-    """Non-blank values that fail to resolve are counted; blanks are not."""
-    values = pd.Series(["Atlantis", "USA", "atlantis", "Atlantis", None, "", "N/A"])
-    counts = unresolved_values(values, resolver)
-    assert counts.to_dict() == {"Atlantis": 2, "atlantis": 1}
-
-
-def test_resolving_many_values_is_fast(resolver: CountryResolver) -> None:
-    """10,000 values resolve well under a second."""
-    pool = ["USA", "U.K.", "Deutschland", "Atlantis", "  brasil", "Niger", None, "Korea, South"]
-    values = pd.Series([pool[i % 8] if i % 2 else f"Place {i % 500}" for i in range(10_000)])
-    start = time.perf_counter()
-    fresh = CountryResolver.from_files(ALIASES, REGIONS)
-    result = resolve_countries(values, fresh)
-    assert time.perf_counter() - start < 1.0
-    assert len(result) == 10_000
 
 
 def test_world_boundaries() -> None:
@@ -294,8 +268,23 @@ def test_missing_boundaries_file_is_explained(monkeypatch: pytest.MonkeyPatch) -
         world_boundaries()
 
 
-def test_boundaries_source_names_the_package() -> None:
-    """The source sentence names the package, its version and the licence."""
-    assert "pyogrio" in BOUNDARIES_SOURCE
-    assert "naturalearth_lowres.shp" in BOUNDARIES_SOURCE
-    assert "public domain" in BOUNDARIES_SOURCE
+def test_non_answers_do_not_become_countries(resolver: CountryResolver) -> None:
+    """'No', 'NR' and 'N/A' are non-answers, not Norway, Nauru and Namibia."""
+    for value in ["No", "NR", "N/A", "n.a.", "Not reported", "prefer not to say"]:
+        assert resolver.iso3(value) is None, value
+    assert resolver.iso3("Norway") == "NOR" and resolver.iso3("NOR") == "NOR"
+
+
+def test_files_saved_by_excel_with_a_bom_are_read(tmp_path: Path) -> None:
+    """An alias file saved as 'CSV UTF-8' by Excel (with a byte order mark) works."""
+    extra = tmp_path / "aliases.csv"
+    extra.write_bytes("\ufeffalias,iso3\r\nBharat,IND\r\n".encode("utf-8"))
+    assert CountryResolver.from_files(extra, REGIONS).iso3("Bharat") == "IND"
+
+
+def test_a_region_outside_m49_is_rejected(tmp_path: Path) -> None:
+    """A typo in the regions file stops the run naming the code and the allowed regions."""
+    regions = tmp_path / "regions.csv"
+    regions.write_text("iso3,name,region\nFRA,France,Europa\n", encoding="utf-8")
+    with pytest.raises(CountryDataError, match="FRA needs a region, one of Africa"):
+        CountryResolver.from_files(ALIASES, regions)

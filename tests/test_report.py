@@ -83,6 +83,7 @@ def test_results_json_contract_and_claims(bundled):
 def test_html_is_self_contained_and_complete(bundled):
     html = (bundled / "report.html").read_text(encoding="utf-8")
     for text in SECTIONS + FIGURE_PANELS + ["10 of 10", "Synthetic data", "Lack of clinical data",
+                                            "Natural Earth 1:110m",
                                             "18% (229/1272)", "77% (114/148)"]:
         assert text in html, text
     assert "✗" not in html

@@ -73,3 +73,10 @@ def test_layout_and_string_cells(codebook: Codebook, frame: pd.DataFrame) -> Non
     fields = [c for c in codebook.columns if c != codebook.record_id]
     assert list(frame.columns) == [codebook.record_id, identifier, stamp, *fields, complete]
     assert all(isinstance(v, str) for v in frame.to_numpy().ravel())
+
+
+def test_too_few_respondents_is_refused_plainly(tmp_path):
+    from jakisurvey.cli import main
+
+    assert main(["synth", "--n", "10", "--seed", "1", "--out", str(tmp_path / "x.csv")]) == 1
+    assert not (tmp_path / "x.csv").exists()

@@ -7,6 +7,7 @@ codes, then pycountry's names. There is no fuzzy matching, so "Niger" never beco
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from functools import cache
@@ -18,16 +19,18 @@ import pandas as pd
 import pycountry
 
 from .errors import SurveyError
+from .textfile import NotText, read_utf8
 
 if TYPE_CHECKING:
     import geopandas
 
-UNKNOWN_REGION = "Unknown"
+UNKNOWN = "Unknown"  # the region of an unresolved answer, and its place in country counts
 M49_REGIONS: tuple[str, ...] = ("Africa", "Americas", "Asia", "Europe", "Oceania")
 
-# Tokens that mean "no answer"; without this, "NA" would be read as Namibia's alpha-2 code.
+# Answers that mean "no answer". Without this "NA" would be Namibia, "no" Norway, "NR" Nauru.
 MISSING_TOKENS: frozenset[str] = frozenset(
-    {"na", "n a", "nan", "none", "null", "nil", "unknown", "not applicable", "not stated"}
+    {"na", "n a", "nan", "no", "nr", "none", "null", "nil", "unknown", "not applicable",
+     "not stated", "not reported", "prefer not to say"}
 )
 
 
@@ -39,19 +42,13 @@ _BOUNDARIES_PACKAGE = "pyogrio"
 _BOUNDARIES_PATH = "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp"
 
 
-def _package_version(package: str) -> str:
-    """Return the installed version of a package, or "(not installed)"."""
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "(not installed)"
+def boundaries_source() -> str:
+    """Where the map boundaries come from, for the report."""
+    return ("Natural Earth 1:110m Cultural Vectors, Admin 0 - Countries (public domain), read "
+            f"from the copy in the installed {_BOUNDARIES_PACKAGE} "
+            f"{metadata.version(_BOUNDARIES_PACKAGE)} package "
+            f"({_BOUNDARIES_PACKAGE}/{_BOUNDARIES_PATH}); nothing is downloaded.")
 
-
-BOUNDARIES_SOURCE: str = (
-    "Natural Earth 1:110m Cultural Vectors, Admin 0 – Countries, public domain, read from the "
-    f"copy shipped in the {_BOUNDARIES_PACKAGE} {_package_version(_BOUNDARIES_PACKAGE)} wheel "
-    f"at {_BOUNDARIES_PACKAGE}/{_BOUNDARIES_PATH} (nothing is downloaded)."
-)
 
 _DROPPED = re.compile(r"[.'’`´]")  # removed outright: "U.S.A." -> "usa", "d'Ivoire" -> "divoire"
 _SEPARATORS = re.compile(r"[^\w\s]|_")  # other punctuation becomes a space
@@ -100,17 +97,15 @@ def _pycountry_codes() -> dict[str, str]:
 
 
 def _read_csv_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """Read a UTF-8 CSV and check it has the expected columns."""
+    """Read a UTF-8 CSV (BOM allowed) and check it has the expected columns."""
     try:
-        with Path(path).open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = set(columns) - set(reader.fieldnames or ())
-            if missing:
-                raise CountryDataError(
-                    f"{path}: missing column(s) {sorted(missing)}; expected {list(columns)}")
-            return [{k: (row[k] or "").strip() for k in columns} for row in reader]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CountryDataError(f"cannot read {path}: {exc}") from exc
+        reader = csv.DictReader(io.StringIO(read_utf8(path, "save it as CSV UTF-8"), newline=""))
+    except NotText as error:
+        raise CountryDataError(f"{path}: {error.rule}") from None
+    missing = set(columns) - set(reader.fieldnames or ())
+    if missing:
+        raise CountryDataError(f"{path}: missing column(s) {sorted(missing)}; expected {list(columns)}")
+    return [{k: (row[k] or "").strip() for k in columns} for row in reader]
 
 
 def _load_regions(path: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -119,8 +114,9 @@ def _load_regions(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     names: dict[str, str] = {}
     for row in _read_csv_rows(path, ("iso3", "name", "region")):
         iso3 = row["iso3"].upper()
-        if not iso3 or not row["region"]:
-            raise CountryDataError(f"{path}: blank iso3 or region in row {row}")
+        if not iso3 or row["region"] not in (*M49_REGIONS, UNKNOWN):
+            raise CountryDataError(f"{path}: {iso3 or 'a row'} needs a region, one of "
+                                   f"{', '.join(M49_REGIONS)} or {UNKNOWN} (found {row['region']!r})")
         if iso3 in regions:
             raise CountryDataError(f"{path}: duplicate iso3 {iso3}")
         regions[iso3], names[iso3] = row["region"], row["name"] or iso3
@@ -161,12 +157,6 @@ class CountryResolver:
         region_map, names = _load_regions(Path(regions))
         return cls(_load_aliases(Path(aliases), set(region_map)), region_map, names)
 
-    @classmethod
-    def default(cls) -> CountryResolver:
-        """Build a resolver from the project's data/ folder."""
-        data = Path(__file__).resolve().parents[2] / "data"
-        return cls.from_files(data / "country_aliases.csv", data / "regions.csv")
-
     def iso3(self, value: str | None) -> str | None:
         """Return the ISO alpha-3 code for a free-text value, or None if empty or unresolvable."""
         if _is_missing(value):
@@ -189,37 +179,20 @@ class CountryResolver:
     def region(self, iso3: str | None) -> str:
         """Return the region of an ISO alpha-3 code, or "Unknown" for None or an unlisted code."""
         if _is_missing(iso3) or not iso3:
-            return UNKNOWN_REGION
-        return self._regions.get(str(iso3).upper(), UNKNOWN_REGION)
+            return UNKNOWN
+        return self._regions.get(str(iso3).upper(), UNKNOWN)
 
     def name(self, iso3: str | None) -> str:
         """Return a code's short English name: the code if unlisted, "Unknown" for None."""
         if _is_missing(iso3) or not iso3:
-            return UNKNOWN_REGION
+            return UNKNOWN
         return self._names.get(str(iso3).upper(), str(iso3))
 
 
 def resolve_countries(values: pd.Series, resolver: CountryResolver) -> pd.DataFrame:
     """Return country_iso3 (missing where unresolved) and country_region ("Unknown" there)."""
-    codes = {v: resolver.iso3(v) for v in values.dropna().unique()}
-    iso3 = [None if _is_missing(v) else codes.get(v) for v in values]
-    frame = pd.DataFrame(
-        {
-            "country_iso3": pd.Series(iso3, index=values.index, dtype="str"),
-            "country_region": pd.Series(
-                [resolver.region(c) for c in iso3], index=values.index, dtype="str"
-            ),
-        }
-    )
-    return frame
-
-
-def unresolved_values(values: pd.Series, resolver: CountryResolver) -> pd.Series:
-    """Count the non-blank values that did not resolve, for reporting (value -> count)."""
-    text = values.dropna().astype(str)
-    text = text[text.map(lambda v: normalise_text(v) not in ("", *MISSING_TOKENS))]
-    failed = text[text.map(resolver.iso3).isna()]
-    return failed.value_counts().rename("count").rename_axis("value")
+    iso3 = values.map(resolver.iso3).astype("str")
+    return pd.DataFrame({"country_iso3": iso3, "country_region": iso3.map(resolver.region)})
 
 
 def _boundaries_file() -> Path:
@@ -234,7 +207,7 @@ def _boundaries_file() -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"Map boundaries not found: expected {path} inside the installed "
-            f"{_BOUNDARIES_PACKAGE} {_package_version(_BOUNDARIES_PACKAGE)} package."
+            f"{_BOUNDARIES_PACKAGE} package."
         )
     return path
 

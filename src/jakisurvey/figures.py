@@ -17,6 +17,8 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from shapely.geometry import box  # noqa: E402
 
+from .countries import UNKNOWN  # noqa: E402
+
 WIDTH = 6.5  # inches: fits an A4 page with 2.5 cm margins, so nothing is cut off
 DPI = 200
 PALETTE = "colorblind"
@@ -42,7 +44,7 @@ def save(fig: plt.Figure, path: Path) -> Path:
 
 def map_counts(counts: pd.Series, min_cell: int) -> pd.Series:
     """Counts per ISO3 code that the map may show: known countries at or above min_cell."""
-    return counts[(counts >= min_cell) & (counts.index != "Unknown")]
+    return counts[(counts >= min_cell) & (counts.index != UNKNOWN)]
 
 
 def map_bins(min_cell: int) -> list[int]:

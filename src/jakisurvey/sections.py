@@ -11,7 +11,7 @@ from IPython.display import Image, Markdown
 
 from . import figures, stats
 from .codebook import Codebook
-from .countries import CountryResolver, world_boundaries
+from .countries import UNKNOWN, CountryResolver, boundaries_source, world_boundaries
 from .study import Study, load_study
 from .survey import Survey, load_survey
 
@@ -97,7 +97,7 @@ class Section:
     def countries(self) -> Markdown:
         """Respondents per country, largest first."""
         counts = stats.country_counts(self.survey)
-        names = [self.resolver.name(code) if code != stats.UNKNOWN else "Not recognised"
+        names = [self.resolver.name(code) if code != UNKNOWN else "Not recognised"
                  for code in counts.index]
         rows = pd.DataFrame({"Country": names, "ISO3": counts.index,
                              "Respondents": [suppress(int(n), self.min_cell) for n in counts]})
@@ -108,6 +108,10 @@ class Section:
         counts = stats.country_counts(self.survey)
         fig = figures.world_map(counts, world_boundaries(), self.min_cell)
         return self.figure(fig, "figure_1a_map")
+
+    def map_source(self) -> Markdown:
+        """Where the map's country boundaries come from."""
+        return Markdown(f"Country boundaries: {boundaries_source()}")
 
     # JAKi experience and outcomes
     def users(self) -> Markdown:

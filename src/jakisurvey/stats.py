@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import pandas as pd
 
 from .codebook import checkbox_column
+from .countries import UNKNOWN
 from .survey import Survey, answered
 
 USA = "USA"
 EUROPE = "Europe"
-UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,14 @@ class Proportion:
         return f"{percent_half_up(Fraction(self.n, self.N))}% ({self.n}/{self.N})"
 
 
+def round_half_up(value: Fraction) -> int:
+    """Round a non-negative exact fraction to a whole number, halves up."""
+    return math.floor(value + Fraction(1, 2))
+
+
 def percent_half_up(fraction: Fraction) -> int:
     """A fraction as a whole percentage, rounding halves up (exactly, without float error)."""
-    scaled = fraction * 100
-    return int(scaled + Fraction(1, 2)) if scaled >= 0 else -int(-scaled + Fraction(1, 2))
+    return round_half_up(fraction * 100)
 
 
 def share(mask: pd.Series, among: pd.Series) -> Proportion:

@@ -137,8 +137,8 @@ def mark_respondents(data: pd.DataFrame, codebook: Codebook, problems: list[Prob
 def add_countries(data: pd.DataFrame, resolver: CountryResolver, problems: list[Problem],
                   source: str) -> None:
     """Resolve free-text countries to ISO3 and region; keep and report what does not resolve."""
-    resolved = resolve_countries(data["country"].fillna(""), resolver)
-    data[["country_iso3", "country_region"]] = resolved[["country_iso3", "country_region"]]
+    resolved = resolve_countries(data["country"], resolver)
+    data[resolved.columns] = resolved
     unresolved = data.index[data["country"].notna() & resolved["country_iso3"].isna()
                             & data["respondent"]]
     warn(problems, source, data, unresolved, "country",

@@ -8,9 +8,8 @@ published claims rest on are allocated exactly (shuffled fixed counts), not samp
 
 from __future__ import annotations
 
-import csv
-import math
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from collections.abc import Hashable
 from typing import Any
@@ -19,25 +18,22 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .codebook import Codebook, Field, Ranking, checkbox_column
+from .codebook import CODED_TYPES, Codebook, Field, Ranking, checkbox_column
+from .errors import SurveyError
+from .stats import round_half_up
 
 PREFIX = "SYN-"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 GROUP = "_group"  # generator-only key on a record: the country group of the answer
 COMPLETE, INCOMPLETE = "2", "0"
-SINGLE_TYPES = {"radio", "yesno", "dropdown"}
+MIN_N = 50  # below this, the planted problems and calibrated counts no longer fit
 
 Record = dict[str, str]
 
 
-def half_up(value: float) -> int:
-    """Round half up to an integer."""
-    return math.floor(value + 0.5)
-
-
 def scaled(count: int, n: int, base_n: int) -> int:
-    """Scale a count stated for base_n respondents to n respondents."""
-    return half_up(count * n / base_n)
+    """Scale a count stated for base_n respondents to n respondents (exact, halves up)."""
+    return round_half_up(Fraction(count * n, base_n))
 
 
 def allocate(weights: dict[Hashable, float], total: int) -> dict[Hashable, int]:
@@ -103,7 +99,8 @@ def tick_exact(rows: list[Record], field: Field, probs: dict[int, float],
     """Tick each box in exactly round(p * rows) rows; rows left empty get one weighted box."""
     check_codes(field.name, field.choices, probs)
     for code, p in probs.items():
-        for i in rng.choice(len(rows), size=min(len(rows), half_up(p * len(rows))), replace=False):
+        ticked = min(len(rows), round_half_up(Fraction(p * len(rows))))
+        for i in rng.choice(len(rows), size=ticked, replace=False):
             rows[int(i)][checkbox_column(field.name, code)] = "1"
     codes = list(probs)
     weights = np.array([probs[c] for c in codes], dtype=float)
@@ -207,7 +204,7 @@ def plant_branching(records: list[Record], codebook: Codebook, violations: list[
 def ensure_answered(records: list[Record], codebook: Codebook) -> None:
     """Give any record that answered nothing the first code of the first single-choice field."""
     questions = codebook.question_fields
-    fallback = next(f for f in questions if f.type in SINGLE_TYPES and not f.show_when)
+    fallback = next(f for f in questions if f.type in CODED_TYPES and not f.show_when)
     for record in records:
         if not any(is_answered(record, f) for f in questions):
             record[fallback.name] = str(next(iter(fallback.choices)))
@@ -230,7 +227,7 @@ def fill_respondents(codebook: Codebook, targets: dict, n: int,
             continue
         elif field.type == "text":
             fill_text(records, field, spec, rng)
-        elif field.type in SINGLE_TYPES:
+        elif field.type in CODED_TYPES:
             fill_single(records, field, spec, rng)
         elif field.type == "checkbox":
             fill_checkbox(records, field, spec, n, base_n, rng)
@@ -257,6 +254,8 @@ def export_columns(codebook: Codebook) -> list[str]:
 
 def generate(codebook: Codebook, targets: dict, n: int, seed: int) -> pd.DataFrame:
     """Synthetic raw export: n respondents plus empty records, all cells strings."""
+    if n < MIN_N:
+        raise SurveyError(f"--n {n}: the synthetic generator needs at least {MIN_N} respondents")
     rng = np.random.default_rng(seed)
     respondents = fill_respondents(codebook, targets, n, rng)
     n_empty = scaled(int(targets.get("empty_records", 0)), n, int(targets["n"]))
@@ -285,12 +284,8 @@ def load_targets(path: Path) -> dict:
 
 def write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write a frame as UTF-8 CSV with '\\n' line endings and minimal quoting."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(frame.columns)
-        writer.writerows(frame.itertuples(index=False, name=None))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def write_synthetic(n: int, seed: int, out: Path, dictionary: Path, targets: Path) -> None:
