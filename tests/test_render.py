@@ -63,7 +63,8 @@ def _stream(text: str, name: str = "stdout"):
 @pytest.fixture(scope="module")
 def notebook() -> nbformat.NotebookNode:
     cells = [
-        new_markdown_cell("# Survey of JAK inhibitor use\n\nSee @fig-map and @tbl-countries."),
+        new_markdown_cell("# Survey of JAK inhibitor use\n\nSee @fig-map and @tbl-countries, "
+                          "and [CARRA](https://carragroup.org/)."),
         _code("seed = 1", tags=["parameters"]),
         _code("# Parameters\nseed = 20250301\n", tags=["injected-parameters"]),
         new_markdown_cell("::: {.synthetic-banner}\n**Synthetic data**: not real responses.\n:::"),
@@ -121,10 +122,13 @@ def test_cell_options_parse_and_strip():
     assert code == "x = 1\n#| not: option"
 
 
-def test_cell_options_tolerates_invalid_yaml():
-    options, code = render.cell_options("#| fig-cap: Map: responses by country\nplot()")
-    assert options == {"fig-cap": "Map: responses by country"}
-    assert code == "plot()"
+def test_invalid_cell_options_name_the_cell(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell("# T"),
+                             _code("#| fig-cap: Map: responses by country\nplot()")])
+    with pytest.raises(render.RenderError, match=r"cell 1 .*fig-cap: Map: responses"):
+        render.notebook_to_markdown(nb, tmp_path / "images")
+    with pytest.raises(render.RenderError, match="not 'key: value' lines"):
+        render.cell_options("#| echo false\nx = 1")
 
 
 def test_cell_options_none():
@@ -148,12 +152,16 @@ def test_markdown_follows_quarto_rules(rendered):
     assert (rendered["dir"] / "md" / "images" / "fig-map-1.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_echo_and_embedded_images(notebook, tmp_path):
-    md = render.notebook_to_markdown(notebook, tmp_path / "img", echo=True, embed_images=True)
+def test_echo_shows_code(notebook, tmp_path):
+    md = render.notebook_to_markdown(notebook, tmp_path / "img", echo=True)
     assert "```{.python .cell-code}\nplot_map(df)\n```" in md
     assert "secret_setup" not in md  # include: false wins over echo
-    assert "](data:image/png;base64," in md
-    assert not list((tmp_path / "img").iterdir())
+
+
+def test_empty_markdown_output_with_table_caption(tmp_path):
+    cell = _code("#| tbl-cap: Nothing\nMarkdown('')", [_display({"text/markdown": ""})])
+    md = render.notebook_to_markdown(new_notebook(cells=[cell]), tmp_path / "images")
+    assert "Nothing" not in md
 
 
 def test_html_report(rendered):
@@ -167,6 +175,7 @@ def test_html_report(rendered):
     assert '<div class="synthetic-banner">' in html
     assert "<title>Survey of JAK inhibitor use</title>" in html
     assert html.count("Survey of JAK inhibitor use") == 2  # <title> and title block, no duplicate h1
+    assert '<html xmlns="http://www.w3.org/1999/xhtml" lang="en" xml:lang="en">' in html
     assert "plot_map" not in _text(html) and "seed = 20250301" not in _text(html)
 
 
@@ -176,6 +185,19 @@ def test_html_is_self_contained(rendered):
     assert not re.search(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)=["']?https?://""", html)
     assert not re.search(r"""<img[^>]+src=["'](?!data:)""", html)
     assert "mathjax" not in html.lower()
+    assert '<a href="https://carragroup.org/">CARRA</a>' in html  # hyperlinks are fine
+
+
+def test_remote_resources_are_refused_before_pandoc_fetches_them(tmp_path):
+    nb = new_notebook(cells=[
+        new_markdown_cell("# T\n\n![x](https://example.org/a.png) and [a link](https://example.org)"),
+        _code("show()", [_display({"text/html": '<p><img src="//example.org/b.png"></p>'})]),
+    ])
+    nbformat.write(nb, tmp_path / "report.ipynb")
+    with pytest.raises(render.RenderError, match=r"remote resources.*: "
+                       r"https://example\.org/a\.png, //example\.org/b\.png$"):
+        render.render_with_pandoc(tmp_path / "report.ipynb", tmp_path / "out")
+    assert not (tmp_path / "out" / "report.html").exists()
 
 
 def test_notebook_view_shows_every_cell(rendered):
@@ -185,6 +207,8 @@ def test_notebook_view_shows_every_cell(rendered):
         assert code in text
     assert "#|" not in view and "IPython.core.display" not in view
     assert "<script" not in view and re.search(r'<img[^>]+src="data:image/png;base64,', view)
+    assert "<title>Survey of JAK inhibitor use</title>" in view
+    assert view.count("Survey of JAK inhibitor use") == 2  # <title> and title block, no duplicate h1
 
 
 def test_typst_and_pdf(rendered):
@@ -192,7 +216,27 @@ def test_typst_and_pdf(rendered):
     assert CAPTION in typ and '"images/fig-map-1.png"' in typ and "<fig-map>" in typ
     assert "#ref(<fig-map>);" in typ and 'paper: "a4"' in typ
     assert "#|" not in typ and "IPython" not in typ
+    assert "#show raw.where(block: false): break-long" in typ
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_pdf_text(rendered):
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(io.BytesIO(rendered["pdf"]))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert CAPTION in text and "Table 1: Respondents by country" in text
+    assert "Ukraine 7" in text
+
+
+def test_long_words_in_tables_stay_on_the_page():
+    image = pytest.importorskip("PIL.Image")
+    typst = pytest.importorskip("typst")
+    name, digest = "jakisurvey_respondent_level_export_from_redcap_2025_03_01_final_v2.csv", "3f" * 32
+    table = f"| file | sha256 | n |\n|:--|:--|--:|\n| `{name}` | `{digest}` | 1 |\n| {name} | x | 2 |\n"
+    source = render.markdown_to_typst(f"Prose `{name}` and `{digest}`.\n\n{table}", "T")
+    page = image.open(io.BytesIO(typst.compile(source.encode(), format="png", ppi=40))).convert("L")
+    margin = page.crop((page.width - page.width // 10, 0, page.width, page.height))
+    assert margin.getextrema() == (255, 255)  # nothing in the right margin
 
 
 def test_render_report_dispatch(monkeypatch, tmp_path, notebook):
@@ -205,6 +249,8 @@ def test_render_report_dispatch(monkeypatch, tmp_path, notebook):
     monkeypatch.setattr(render, "render_with_pandoc", lambda nb, out: calls.append((nb, out)))
     assert render.render_report(tmp_path / "report.ipynb", tmp_path / "out") == "pandoc"
     assert calls == [(tmp_path / "report.ipynb", tmp_path / "out")]
+    monkeypatch.setattr(render.shutil, "which", lambda name: pytest.fail("looked up quarto"))
+    assert render.render_report(tmp_path / "report.ipynb", tmp_path / "out", "pandoc") == "pandoc"
 
 
 def test_render_report_prefers_quarto(monkeypatch, tmp_path):
@@ -233,15 +279,23 @@ def test_stray_at_words_do_not_break_the_pdf(tmp_path, caplog):
 
 def test_pandoc_path_follows_quarto_yml(tmp_path, notebook):
     (tmp_path / "_quarto.yml").write_text(
-        "lang: en-GB\nexecute:\n  echo: true\nformat:\n  html: {toc: true}\n"
+        "lang: en-GB\nexecute:\n  echo: true\nformat:\n  html: {toc: true, toc-depth: 1}\n"
         "  typst: {papersize: a4, margin: {x: 2.5cm, y: 2.5cm}, toc: true, fig-align: left}\n")
-    assert render._typst_options(tmp_path) == {
+    assert render._quarto_options(tmp_path, "typst") == {
         "papersize": "a4", "margin": {"x": "2.5cm", "y": "2.5cm"}, "toc": True, "lang": "en-GB"}
-    typ = render.markdown_to_typst("## Section\n", "T", render._typst_options(tmp_path))
+    assert render._quarto_options(tmp_path, "html") == {"lang": "en-GB", "toc-depth": 1}
+    typ = render.markdown_to_typst("## Section\n", "T", render._quarto_options(tmp_path, "typst"))
     assert "#outline(" in typ and "x: 2.5cm" in typ and 'region: "GB"' in typ
     nbformat.write(notebook, tmp_path / "report.ipynb")
     html, pdf = render.render_with_pandoc(tmp_path / "report.ipynb", tmp_path)
-    assert "plot_map(df)" in _text(html.read_text(encoding="utf-8"))  # echo: true from _quarto.yml
+    page = html.read_text(encoding="utf-8")
+    assert "plot_map(df)" in _text(page)  # echo: true from _quarto.yml
+    assert '<html xmlns="http://www.w3.org/1999/xhtml" lang="en-GB" xml:lang="en-GB">' in page
+    render.render_html("# Part\n\n## Detail\n", tmp_path / "toc.html", "T", tmp_path,
+                       render._quarto_options(tmp_path, "html"))
+    toc = re.search(r'<nav id="TOC".*?</nav>', (tmp_path / "toc.html").read_text(), re.S)[0]
+    assert "Part" in toc and "Detail" not in toc  # toc-depth: 1
+    (tmp_path / "toc.html").unlink()
     assert pdf.read_bytes().startswith(b"%PDF")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "_quarto.yml", "report.html", "report.ipynb", "report.pdf"]

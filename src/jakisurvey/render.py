@@ -59,26 +59,15 @@ def cell_options(source: str) -> tuple[dict, str]:
 
 
 def _parse_options(lines: list[str]) -> dict:
-    """Parse option lines as one YAML mapping, falling back to line-by-line ``key: value``."""
-    if not lines:
-        return {}
+    """Parse option lines as one YAML mapping, as Quarto does; anything else is a RenderError."""
+    text = "\n".join(lines)
     try:
-        parsed = yaml.safe_load("\n".join(lines))
-        if isinstance(parsed, dict):
-            return parsed
-    except yaml.YAMLError:
-        pass
-    return dict(_parse_option_line(line) for line in lines if ":" in line)
-
-
-def _parse_option_line(line: str) -> tuple[str, Any]:
-    """Parse one ``key: value`` line, keeping the value as text when it is not valid YAML."""
-    key, _, value = line.partition(":")
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = None
-    return key.strip(), value.strip() if parsed is None or isinstance(parsed, dict) else parsed
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RenderError(f"invalid '#|' options {text!r}: {getattr(exc, 'problem', exc)}") from exc
+    if parsed is not None and not isinstance(parsed, dict):
+        raise RenderError(f"'#|' options {text!r} are not 'key: value' lines")
+    return parsed or {}
 
 
 # ------------------------------------------------------- notebook -> markdown
@@ -94,7 +83,6 @@ class _Cell:
     echo: bool
     output: bool | str
     images_dir: Path
-    embed: bool
     images: int = field(default=0)
 
 
@@ -102,7 +90,6 @@ def notebook_to_markdown(
     nb: nbformat.NotebookNode,
     images_dir: Path,
     echo: bool = False,
-    embed_images: bool = False,
     review: bool = False,
 ) -> str:
     """Convert an executed notebook to pandoc Markdown the way Quarto would render it.
@@ -120,7 +107,7 @@ def notebook_to_markdown(
         elif cell.cell_type == "raw":
             blocks.append(_raw_cell(cell))
         elif cell.cell_type == "code":
-            blocks.extend(_code_cell(cell, index, images_dir, echo, embed_images, review, language))
+            blocks.extend(_code_cell(cell, index, images_dir, echo, review, language))
     return "\n\n".join(b.strip("\n") for b in blocks if b and b.strip()) + "\n"
 
 
@@ -136,7 +123,7 @@ def _markdown_cell(cell: nbformat.NotebookNode, index: int, images_dir: Path) ->
     for name, bundle in (cell.get("attachments") or {}).items():
         mime = next((m for m in IMAGE_MIMES if m in bundle), None)
         if mime:
-            target = _save_image(bundle[mime], mime, images_dir, f"cell-{index}-{name}", False)
+            target = _save_image(bundle[mime], mime, images_dir, f"cell-{index}-{name}")
             source = source.replace(f"attachment:{name}", target)
     return source
 
@@ -152,12 +139,11 @@ def _code_cell(
     index: int,
     images_dir: Path,
     echo: bool,
-    embed: bool,
     review: bool,
     language: str,
 ) -> list[str]:
     """The code (if echoed) and outputs (if shown) of one code cell."""
-    c = _cell_settings(cell, index, images_dir, echo, embed, review)
+    c = _cell_settings(cell, index, images_dir, echo, review)
     if c is None:
         return []
     blocks = [_fence(c.code, f"{{.{language} .cell-code}}")] if c.echo and c.code.strip() else []
@@ -167,18 +153,21 @@ def _code_cell(
 
 
 def _cell_settings(
-    cell: nbformat.NotebookNode, index: int, images_dir: Path, echo: bool, embed: bool, review: bool
+    cell: nbformat.NotebookNode, index: int, images_dir: Path, echo: bool, review: bool
 ) -> _Cell | None:
     """Resolve options and tags of a code cell; None when the cell is dropped."""
-    options, code = cell_options(cell.source)
+    try:
+        options, code = cell_options(cell.source)
+    except RenderError as exc:
+        raise RenderError(f"cell {index} (id {cell.get('id', '-')}): {exc}") from exc
     tags = set(cell.metadata.get("tags", []))
     if review:
-        return _Cell(index, options, code, True, True, images_dir, embed)
+        return _Cell(index, options, code, True, True, images_dir)
     if options.get("include") is False or tags & DROP_CELL_TAGS:
         return None
     show_code = bool(options.get("echo", echo)) and not tags & HIDE_CODE_TAGS
     output = False if tags & HIDE_OUTPUT_TAGS else options.get("output", True)
-    return _Cell(index, options, code, show_code, output, images_dir, embed)
+    return _Cell(index, options, code, show_code, output, images_dir)
 
 
 def _outputs(outputs: list, c: _Cell) -> list[str]:
@@ -231,7 +220,8 @@ def _plain_block(text: str, c: _Cell) -> str:
 def _with_table_caption(markdown: str, options: dict) -> str:
     """Attach ``tbl-cap`` (and a ``tbl-`` label) to a Markdown table that ends the output."""
     caption = options.get("tbl-cap")
-    if not caption or not markdown.rstrip().splitlines()[-1:][0].lstrip().startswith("|"):
+    last = markdown.rstrip().rpartition("\n")[2]
+    if not caption or not last.lstrip().startswith("|"):
         return markdown
     label = str(options.get("label", ""))
     ident = f" {{#{label}}}" if label.startswith("tbl-") else ""
@@ -243,7 +233,7 @@ def _figure(payload: Any, mime: str, c: _Cell) -> str:
     c.images += 1
     label = str(c.options.get("label") or "")
     stem = f"{label or f'cell-{c.index}'}-{c.images}"
-    target = _save_image(payload, mime, c.images_dir, stem, c.embed)
+    target = _save_image(payload, mime, c.images_dir, stem)
     caption = _pick(c.options.get("fig-cap"), c.images)
     alt = _pick(c.options.get("fig-alt"), c.images)
     attrs = []
@@ -272,12 +262,10 @@ def _pick(value: Any, n: int) -> str:
     return "" if value is None else str(value)
 
 
-def _save_image(payload: Any, mime: str, images_dir: Path, stem: str, embed: bool) -> str:
-    """Write an image output to ``images_dir`` (or make a data URI); return its link target."""
+def _save_image(payload: Any, mime: str, images_dir: Path, stem: str) -> str:
+    """Write an image output to ``images_dir``; return its link target."""
     raw = _text(payload)
     data = raw.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(raw)
-    if embed:
-        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     name = f"{_UNSAFE_NAME.sub('-', stem)}.{IMAGE_MIMES[mime]}"
     (images_dir / name).write_bytes(data)
     return f"{images_dir.name}/{name}"
@@ -346,16 +334,22 @@ code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 @media print { body { max-width: none; padding: 0; } nav#TOC { display: none; } }
 """
 
-# Fonts typst embeds itself (Libertinus Serif, DejaVu Sans Mono): same PDF on every machine.
-_TYPST_META = {
-    "papersize": "a4", "margin": {"x": "2cm", "y": "2.2cm"}, "fontsize": "10.5pt",
-    "mainfont": "Libertinus Serif", "codefont": "DejaVu Sans Mono",
-    "page-numbering": "1", "lang": "en-GB",
+# Typst settings _quarto.yml does not make: fonts typst embeds itself (same PDF on every
+# machine), and A4 (pandoc's default is US letter) should _quarto.yml be missing.
+_TYPST_DEFAULTS = {
+    "papersize": "a4", "fontsize": "10.5pt", "mainfont": "Libertinus Serif",
+    "codefont": "DejaVu Sans Mono", "page-numbering": "1",
 }
-# Keys of ``format: typst:`` in _quarto.yml that the pandoc path honours too.
-QUARTO_TYPST_KEYS = ("papersize", "margin", "fontsize", "toc", "toc-depth", "section-numbering")
+_HTML_DEFAULTS = {"lang": "en", "toc-depth": 3}  # Quarto's own defaults
+# Keys of ``format: <html|typst>:`` in _quarto.yml that the pandoc path honours too.
+QUARTO_KEYS = {
+    "html": ("lang", "toc-depth"),
+    "typst": ("lang", "papersize", "margin", "fontsize", "toc", "toc-depth", "section-numbering"),
+}
 
-_TYPST_HEADER = """
+# Long unbroken words (file names, SHA-256 digests) in inline code and table cells may break
+# anywhere rather than run off the page; boxes, unlike zero-width spaces, keep the PDF text intact.
+_TYPST_HEADER = r"""
 #set table(
   stroke: 0.5pt + luma(185),
   fill: (x, y) => if y == 0 { luma(228) } else if calc.even(y) { luma(245) },
@@ -368,13 +362,38 @@ _TYPST_HEADER = """
 #show link: set text(fill: rgb("#1f5f99"))
 #show figure.where(kind: table): set block(breakable: true)
 #show figure.where(kind: table, caption: none): set figure(numbering: none)
+#let break-long(it) = { show regex("\S{24,}"): w => w.text.clusters().map(box).join(); it }
+#show raw.where(block: false): break-long
+#show table.cell: break-long
 """
 
-# Pandoc Lua filter: figure/table numbering and @fig-/@tbl- cross references,
-# fig-alt as image alt text, and boxed banners/callouts in Typst.
+# Pandoc Lua filter: no remote resources, figure/table numbering and @fig-/@tbl- cross
+# references, fig-alt as image alt text, and boxed banners/callouts in Typst.
 _LUA_FILTER = r"""
 local typst = FORMAT:match("typst") ~= nil
 local refs = {}
+
+-- Remote images and raw-HTML resources, found before pandoc would try to download them.
+local resource_tags = {
+  img = 1, script = 1, link = 1, iframe = 1, source = 1, video = 1, audio = 1, embed = 1}
+local function remote_urls(blocks)
+  local urls = pandoc.List{}
+  local function add(url)
+    if url:match("^https?://") or url:match("^//") then urls:insert(url) end
+  end
+  local function raw(r)
+    if not r.format:match("html") then return end
+    for tag, attrs in r.text:gmatch("<(%a+)(%s[^>]*)>") do
+      if resource_tags[tag:lower()] then
+        for _, name in ipairs({"src", "href"}) do
+          for url in attrs:gmatch("%s" .. name .. "%s*=%s*[\"']?([^\"'%s>]+)") do add(url) end
+        end
+      end
+    end
+  end
+  blocks:walk({Image = function(img) add(img.src) end, RawInline = raw, RawBlock = raw})
+  return urls
+end
 
 local function number(blocks)
   local fig, tbl = 0, 0
@@ -451,6 +470,8 @@ local function alt_text(img)
 end
 
 function Pandoc(doc)
+  local remote = remote_urls(doc.blocks)
+  if #remote > 0 then error("remote resources: " .. table.concat(remote, ", "), 0) end
   number(doc.blocks)
   local filter = {Cite = cite, Image = alt_text}
   if typst then
@@ -485,21 +506,27 @@ def _pandoc(markdown: str, args: list[str], workdir: Path) -> None:
     cmd = [pypandoc.get_pandoc_path(), "--from", "markdown", "--columns=10000",
            "--lua-filter", str(lua), *args]
     proc = subprocess.run(cmd, input=markdown, text=True, capture_output=True, cwd=workdir)
+    if remote := re.search(r"^remote resources: (.*)$", proc.stderr, re.M):
+        raise RenderError(f"remote resources cannot be embedded (the HTML must open offline): "
+                          f"{remote[1]}")
     if proc.returncode != 0:
         raise RenderError(f"pandoc failed ({proc.returncode}): {proc.stderr.strip()}")
     if proc.stderr.strip():
         log.warning("pandoc: %s", proc.stderr.strip())
 
 
-def render_html(markdown: str, out: Path, title: str, resource_dir: Path, css: str | None = None) -> None:
-    """Write a self-contained HTML5 page (no scripts, no remote resources); ``css`` adds rules."""
+def render_html(
+    markdown: str, out: Path, title: str, resource_dir: Path, options: dict | None = None
+) -> None:
+    """Write a self-contained HTML5 page (no scripts, no remote resources); options override."""
+    options = {**_HTML_DEFAULTS, **(options or {})}
     with tempfile.TemporaryDirectory(prefix="jakisurvey-html-") as tmp:
         style = Path(tmp) / "style.html"
-        style.write_text(f"<style>{_CSS}{css or ''}</style>\n", encoding="utf-8")
-        args = ["--to", "html5", "--standalone", "--embed-resources", "--toc", "--toc-depth=2",
-                f"--resource-path={resource_dir.resolve()}", "--include-in-header", str(style),
-                "--metadata", f"title={title}", "--metadata", "lang=en",
-                "--output", str(out.resolve())]
+        style.write_text(f"<style>{_CSS}</style>\n", encoding="utf-8")
+        args = ["--to", "html5", "--standalone", "--embed-resources", "--toc",
+                f"--toc-depth={options['toc-depth']}", f"--resource-path={resource_dir.resolve()}",
+                "--include-in-header", str(style), "--metadata", f"title={title}",
+                "--metadata", f"lang={options['lang']}", "--output", str(out.resolve())]
         out.parent.mkdir(parents=True, exist_ok=True)
         _pandoc(markdown, args, Path(tmp))
 
@@ -508,7 +535,7 @@ def markdown_to_typst(markdown: str, title: str, options: dict | None = None) ->
     """Convert Markdown to standalone Typst markup (A4, fonts that typst embeds); options override."""
     with tempfile.TemporaryDirectory(prefix="jakisurvey-typst-") as tmp:
         work = Path(tmp)
-        meta = {**_TYPST_META, **(options or {})}
+        meta = {**_TYPST_DEFAULTS, **(options or {})}
         (work / "meta.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
         (work / "header.typ").write_text(_TYPST_HEADER, encoding="utf-8")
         _pandoc(markdown, ["--to", "typst", "--standalone", "--metadata-file", "meta.yaml",
@@ -579,15 +606,12 @@ def _quarto_yml(project_dir: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _typst_options(project_dir: Path) -> dict:
-    """Typst settings of the project's ``_quarto.yml`` (format.typst, lang), as Quarto would use."""
+def _quarto_options(project_dir: Path, fmt: str) -> dict:
+    """Settings of ``_quarto.yml`` for format ``fmt`` (html, typst) that the pandoc path honours."""
     config = _quarto_yml(project_dir)
     formats = config.get("format") if isinstance(config.get("format"), dict) else {}
-    typst_format = formats.get("typst") if isinstance(formats.get("typst"), dict) else {}
-    options = {k: v for k, v in typst_format.items() if k in QUARTO_TYPST_KEYS}
-    if "lang" in config:
-        options["lang"] = config["lang"]
-    return options
+    settings = formats.get(fmt) if isinstance(formats.get(fmt), dict) else {}
+    return {k: v for k, v in {**config, **settings}.items() if k in QUARTO_KEYS[fmt]}
 
 
 def _title_and_markdown(nb: nbformat.NotebookNode, markdown: str, fallback: str) -> tuple[str, str]:
@@ -610,8 +634,8 @@ def render_with_pandoc(report_ipynb: Path, out_dir: Path) -> tuple[Path, Path]:
         work = Path(tmp)
         body = notebook_to_markdown(nb, work / "images", echo=_default_echo(nb, report_ipynb.parent))
         title, body = _title_and_markdown(nb, body, report_ipynb.stem)
-        render_html(body, html, title, work)
-        render_pdf(body, pdf, title, work, _typst_options(report_ipynb.parent))
+        render_html(body, html, title, work, _quarto_options(report_ipynb.parent, "html"))
+        render_pdf(body, pdf, title, work, _quarto_options(report_ipynb.parent, "typst"))
     return html, pdf
 
 
@@ -626,14 +650,17 @@ def choose_renderer(renderer: str = "auto") -> str:
     """The renderer a run will use: "auto" means Quarto when it is on PATH, else pandoc."""
     if renderer not in {"auto", "quarto", "pandoc"}:
         raise RenderError(f"unknown renderer {renderer!r}; use auto, quarto or pandoc")
-    has_quarto = shutil.which("quarto") is not None
-    if renderer == "quarto" and not has_quarto:
-        raise RenderError(QUARTO_HINT)
-    return "quarto" if renderer == "quarto" or (renderer == "auto" and has_quarto) else "pandoc"
+    if renderer == "pandoc":
+        return renderer
+    if shutil.which("quarto") is None:
+        if renderer == "quarto":
+            raise RenderError(QUARTO_HINT)
+        return "pandoc"
+    return "quarto"
 
 
 def render_report(report_ipynb: Path, out_dir: Path, renderer: str = "auto") -> str:
-    """Render the report with Quarto or pandoc ("auto" prefers Quarto); return the renderer used."""
+    """Render the report with a renderer ``choose_renderer`` accepts; return the one used."""
     used = choose_renderer(renderer)
     if used == "pandoc":
         render_with_pandoc(report_ipynb, out_dir)
@@ -659,5 +686,5 @@ def render_notebook_view(ipynb: Path, out_html: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="jakisurvey-view-") as tmp:
         work = Path(tmp)
         body = notebook_to_markdown(nb, work / "images", echo=True, review=True)
-        title = nb.metadata.get("title") or ipynb.name
-        render_html(body, out_html, str(title), work)
+        title, body = _title_and_markdown(nb, body, ipynb.stem)
+        render_html(body, out_html, title, work, _quarto_options(ipynb.parent, "html"))
