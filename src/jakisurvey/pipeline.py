@@ -234,6 +234,7 @@ def run(inputs: Inputs, out: Path = DEFAULT_OUT, renderer: str = "auto") -> Path
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the report folder is an ordinary one
     failed_dir = out.with_name(out.name + ".failed")
     try:
         build(inputs, study, survey, staging, renderer, failed_dir)
