@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> int:
     """Check a records export; 0 when it can be analysed (warnings printed), 1 otherwise."""
-    _, survey = pipeline.check_inputs(inputs(args))
+    *_, survey = pipeline.check_inputs(inputs(args))
     for problem in survey.problems:
         print(problem.message())
     print(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "

@@ -269,13 +269,6 @@ class Codebook:
         return [column for field in self.fields.values() for column in field.columns]
 
     @property
-    def private_columns(self) -> list[str]:
-        """Columns that must never reach a report: identifiers, free text, system columns."""
-        flagged = [c for f in self.fields.values() if f.identifier or f.type == "notes"
-                   for c in f.columns]
-        return flagged + self.system_columns
-
-    @property
     def question_fields(self) -> list[Field]:
         """Fields that count as answered questions (all but record id and country)."""
         return [f for f in self.fields.values() if f.name not in {self.record_id, "country"}]

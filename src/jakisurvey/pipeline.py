@@ -69,7 +69,7 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_inputs(inputs: Inputs) -> tuple[Study, Survey]:
+def check_inputs(inputs: Inputs) -> tuple[Study, CountryResolver, Survey]:
     """Read and check every input; raises SurveyError before anything is executed."""
     for name, path in inputs.paths().items():
         if not Path(path).is_file():
@@ -77,7 +77,7 @@ def check_inputs(inputs: Inputs) -> tuple[Study, Survey]:
     study = load_study(inputs.study)
     codebook = Codebook.from_csv(inputs.dictionary)
     resolver = CountryResolver.from_files(study.country_aliases, study.regions)
-    return study, load_survey(inputs.records, codebook, resolver)
+    return study, resolver, load_survey(inputs.records, codebook, resolver)
 
 
 def write_json(data: dict, path: Path) -> None:
@@ -229,7 +229,7 @@ def build(inputs: Inputs, study: Study, survey: Survey, staging: Path, renderer:
 
 def run(inputs: Inputs, out: Path = DEFAULT_OUT, renderer: str = "auto") -> Path:
     """Check inputs, then build the report in a staging folder and publish it to `out`."""
-    study, survey = check_inputs(inputs)
+    study, _, survey = check_inputs(inputs)
     renderer = choose_renderer(renderer)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
