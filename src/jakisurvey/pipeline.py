@@ -23,7 +23,7 @@ from . import __version__
 from .codebook import Codebook
 from .countries import CountryResolver
 from .errors import SurveyError
-from .render import choose_renderer, render_notebook_view, render_report
+from .render import ANSI, choose_renderer, render_notebook_view, render_report
 from .results import compute_results
 from .study import Study, load_study
 from .survey import Survey, load_survey
@@ -36,7 +36,6 @@ DEFAULT_DICTIONARY = PROJECT / "data" / "data_dictionary.csv"
 DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 HIDDEN_TAGS = {"parameters", "injected-parameters"}
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class NotebookError(SurveyError):

@@ -36,7 +36,7 @@ QUARTO_HINT = (
 )
 
 _OPTION_LINE = re.compile(r"^#\|\s?(.*)$")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _OBJECT_REPR = re.compile(r"^<[\w.]+ object( at 0x[0-9a-fA-F]+)?>$|^<Figure size [^>]*>$")
 _H1 = re.compile(r"^# +(.+?)\s*(\{[^}]*\})?\s*$", re.MULTILINE)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -278,7 +278,7 @@ def _text(value: Any) -> str:
 
 def _clean_text(text: Any) -> str:
     """Drop ANSI colour codes and carriage-return progress redraws from output text."""
-    text = _ANSI.sub("", _text(text))
+    text = ANSI.sub("", _text(text))
     return re.sub(r"[^\n]*\r(?!\n)", "", text)
 
 
