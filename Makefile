@@ -18,13 +18,15 @@ report: setup
 	$(BIN)/jakisurvey run
 
 test: setup
-	$(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 synth: setup
-	$(BIN)/jakisurvey synth --n 229 --seed 20250301 --out data/synthetic/records.csv
+	$(BIN)/jakisurvey synth --n 229 --seed 20250301 --out data/synthetic/records.csv --force
 
 benchmark: setup
-	$(BIN)/python benchmarks/run.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
 
+# Only what the tool made: the report folder, Quarto's build folder, the cache, standalone
+# notebook output (the tool refuses to replace a report folder holding anything else).
 clean:
-	rm -rf _output .pytest_cache
+	rm -rf _output _build _standalone .jakisurvey-cache .quarto .pytest_cache

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from jakisurvey import stats
-from jakisurvey.results import matches
+from jakisurvey.results import NOT_REPRODUCIBLE, matches, status
 from jakisurvey.study import Claim
 
 USER = {"jaki_used": 1}
@@ -164,15 +164,31 @@ def claim(check, published, result="x"):
     return Claim("c", "claim", published, check, result)
 
 
+def ranked(*items: tuple[int, int, int]) -> list[dict]:
+    """A ranking from (code, borda, first places), best first."""
+    return [{"code": code, "borda": borda, "n_first": first} for code, borda, first in items]
+
+
 def test_claim_checks():
     assert matches(claim("equals", 229), 229) and not matches(claim("equals", 229), 228)
     assert matches(claim("percent", 13), {"n": 1, "N": 8, "pct": 0.125})
     assert not matches(claim("percent", 12), {"n": 1, "N": 8, "pct": 0.125})
-    assert not matches(claim("percent", 0), {"n": 0, "N": 0, "pct": None})
     assert matches(claim("over", 450), 451) and not matches(claim("over", 450), 450)
-    ranking = [{"code": 1}, {"code": 2}, {"code": 3}]
+    ranking = ranked((1, 30, 9), (2, 20, 5), (3, 10, 2))
     assert matches(claim("leading", [1, 2]), ranking)
     assert not matches(claim("leading", [2, 1]), ranking)
+
+
+def test_claims_resting_on_no_data_are_not_reproducible():
+    assert status(claim("percent", 0), {"n": 0, "N": 0, "pct": None}) == NOT_REPRODUCIBLE
+    nobody = ranked((1, 0, 0), (2, 0, 0), (3, 0, 0))         # nobody ranked: code order only
+    assert status(claim("leading", [1, 2]), nobody) == NOT_REPRODUCIBLE
+    tied_next = ranked((1, 30, 9), (2, 20, 5), (3, 20, 5))   # second place tied with third
+    assert status(claim("leading", [1, 2]), tied_next) == NOT_REPRODUCIBLE
+    assert status(claim("leading", [1]), tied_next) == "match"
+    first_places = ranked((1, 30, 9), (2, 20, 6), (3, 20, 5))  # Borda tie broken by first places
+    assert status(claim("leading", [1, 2]), first_places) == "match"
+    assert status(claim("equals", 229), None) == NOT_REPRODUCIBLE
 
 
 def test_answers_are_typed_and_labelled_from_the_dictionary(survey_of):

@@ -21,7 +21,9 @@ def test_environment_yml_matches_pyproject():
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
     assert set(pip) - {"-e ."} == wanted
-    assert "quarto" in conda["dependencies"]
+    quarto = next(d for d in conda["dependencies"] if isinstance(d, str) and d.startswith("quarto"))
+    extra = project["optional-dependencies"]["quarto"][0]
+    assert quarto.split("=")[1] == ".".join(extra.split("==")[1].split(".")[:2])  # same minor
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -43,5 +45,6 @@ def test_notebooks_have_one_parameters_cell(path):
 def test_quarto_never_executes():
     config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
     assert config["execute"]["enabled"] is False
-    assert config["project"]["render"] == ["report.ipynb"]
+    assert config["project"]["render"] == ["_build/report.ipynb"]
+    assert "jakisurvey quarto" in config["project"]["pre-render"]
     assert {"html", "typst"} <= set(config["format"])

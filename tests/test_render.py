@@ -1,301 +1,499 @@
-"""Tests for jakisurvey.render: notebook -> Markdown -> HTML / Typst PDF without Quarto."""
+"""Tests for jakisurvey.render: the pandoc renderer, notebook views, and parity with Quarto."""
 
 from __future__ import annotations
 
 import base64
+import difflib
 import io
+import json
 import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
-import matplotlib
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+from PIL import Image
+from pypdf import PdfReader
 
-matplotlib.use("Agg")
+from jakisurvey import render
+from jakisurvey.render import cells, config, pandoc, quarto
 
-import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
-import pytest  # noqa: E402
-from nbformat.v4 import (  # noqa: E402
-    new_code_cell,
-    new_markdown_cell,
-    new_notebook,
-    new_output,
-    new_raw_cell,
-)
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "_quarto.yml"
+needs_quarto = pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH")
+# The one warning the Quarto 1.10 build of ../shared/quarto prints (the README explains it).
+KNOWN_QUARTO_WARNINGS = re.compile(r"^WARN: typst-gather analyze failed")
 
-from jakisurvey import render  # noqa: E402
-
-CAPTION = "Respondents per country, world map"
-ALT = "Choropleth world map; most respondents are in Europe"
-TABLE_MD = "| Country | n |\n|:--|--:|\n| Italy | 12 |\n| Ukraine | 7 |\n"
-
-
-def _png(figsize: tuple[float, float] = (4, 2.5)) -> str:
-    """A small real PNG, base64-encoded as in a notebook output."""
-    fig, ax = plt.subplots(figsize=figsize)
-    ax.bar(["Italy", "Ukraine", "Chile"], [12, 7, 3])
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=40)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+TITLE = "JAKi survey: test report"
+CAPTION = "Figure 1A: Respondents per country."
+ALT = "World map; most respondents are in the USA"
+HOSTILE = 'Figure 9: <b>bold</b> & *star* $x$ [x](javascript:alert(1)) "q"'
+HOSTILE_ALT = 'Map <img src=x onerror=alert(2)> & "quoted" [y](javascript:alert(3))'
+TABLE = ("**2 of 2** claims reproduced.\n\n| Claim | Published | Reproduced |\n|---|---|---|\n"
+         "| Respondents | 229 | 229 |\n| Response rate | 18% | 18% (229/1272) |")
+BANNER = ("::: {.callout-warning .synthetic-banner}\n**Synthetic data.** Not the study's records."
+          "\n:::")
 
 
-def _code(source: str, outputs: list | None = None, tags: list[str] | None = None, count: int = 1):
-    cell = new_code_cell(source, execution_count=count, outputs=outputs or [])
+# ------------------------------------------------------------------ helpers
+
+
+def _png(size: tuple[int, int] = (400, 200)) -> str:
+    """A solid blue PNG (it spans its whole width), base64-encoded as in a notebook output."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (31, 95, 153)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _code(source: str, outputs: list | None = None, cell_id: str | None = None, tags=()):
+    cell = new_code_cell(source, execution_count=1, outputs=outputs or [])
+    if cell_id:
+        cell.id = cell_id
     if tags:
-        cell.metadata["tags"] = tags
+        cell.metadata["tags"] = list(tags)
     return cell
 
 
-def _display(data: dict, kind: str = "display_data"):
+def _result(data: dict, kind: str = "execute_result"):
     extra = {"execution_count": 1} if kind == "execute_result" else {}
     return new_output(kind, data=data, metadata={}, **extra)
 
 
-def _text(html: str) -> str:
-    """Visible text of an HTML page (syntax highlighting splits code into spans)."""
-    return re.sub(r"<[^>]+>", "", html)
+def _markdown(text: str) -> dict:
+    return {"text/markdown": text, "text/plain": "<IPython.core.display.Markdown object>"}
 
 
-def _stream(text: str, name: str = "stdout"):
-    return new_output("stream", name=name, text=text)
-
-
-@pytest.fixture(scope="module")
-def notebook() -> nbformat.NotebookNode:
+def sample_notebook(caption: str = CAPTION) -> nbformat.NotebookNode:
+    """A small report with what the real one uses: front matter, banner, table, figure, text."""
     cells = [
-        new_markdown_cell("# Survey of JAK inhibitor use\n\nSee @fig-map and @tbl-countries, "
-                          "and [CARRA](https://carragroup.org/)."),
-        _code("seed = 1", tags=["parameters"]),
-        _code("# Parameters\nseed = 20250301\n", tags=["injected-parameters"]),
-        new_markdown_cell("::: {.synthetic-banner}\n**Synthetic data**: not real responses.\n:::"),
-        _code(
-            "#| echo: false\n#| label: tbl-countries\n#| tbl-cap: Respondents by country\n"
-            "from IPython.display import Markdown\nMarkdown(table_md)",
-            [_display({"text/markdown": TABLE_MD,
-                       "text/plain": "<IPython.core.display.Markdown object>"}, "execute_result")],
-        ),
-        _code(
-            f'#| label: fig-map\n#| fig-cap: "{CAPTION}"\n#| fig-alt: "{ALT}"\nplot_map(df)',
-            [_display({"image/png": _png(), "text/plain": "<Figure size 400x250 with 1 Axes>"})],
-        ),
-        _code("plot_unlabelled()", [_display({"image/png": _png(), "text/plain": "<Figure>"})]),
-        _code("print('hello stdout')", [_stream("hello stdout\n"), _stream("warn me\n", "stderr")]),
-        _code("#| echo: true\nlen(df)", [_display({"text/plain": "229"}, "execute_result")]),
-        _code("#| include: false\nsecret_setup = 1", [_stream("SETUP-NOISE\n")]),
-        _code("removed_cell_code = 2", [_stream("REMOVED-OUTPUT\n")], tags=["remove-cell"]),
-        _code("#| output: false\nquiet = 3", [_stream("QUIET-OUTPUT\n")]),
-        _code("Markdown('x')", [_display({"text/plain": "<IPython.core.display.Markdown object>"})]),
-        _code("1/0", [new_output("error", ename="ZeroDivisionError", evalue="division by zero",
-                                 traceback=["\x1b[31mTraceback\x1b[0m"])]),
-        new_raw_cell("Raw *markdown* cell text"),
-        new_raw_cell("\\LaTeX only", metadata={"format": "text/latex"}),
+        new_raw_cell(f"---\ntitle: {json.dumps(TITLE)}\n---"),
+        new_markdown_cell("# Summary\n\nFollow @CARRA_Org. See [Figure 1A](#figure-1a) and "
+                          "[the claims](#claims); code in "
+                          "[the notebook](notebooks/00_summary.html)."),
+        _code('records = "/home/someone/records.csv"', tags=["injected-parameters"]),
+        _code("section.synthetic_banner()", [_result(_markdown(BANNER))], "banner"),
+        _code("#| label: claims\nsection.claims()", [_result(_markdown(TABLE))], "claims-cell"),
+        new_markdown_cell("## Geography\n\nFigure 1A maps the counts."),
+        _code(f"#| label: figure-1a\n#| fig-cap: {json.dumps(caption)}\n"
+              f"#| fig-alt: {json.dumps(ALT)}\nsection.figure_map()",
+              [_result({"image/png": _png(), "text/plain": "<Figure>"}, "display_data")], "map"),
+        _code("print('hello stdout')",
+              [new_output("stream", name="stdout", text="hello stdout\n")]),
+        _code("#| echo: true\nlen(respondents)", [_result({"text/plain": "229"})]),
     ]
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return new_notebook(cells=cells, metadata={"kernelspec": kernel})
+    return new_notebook(cells=cells, metadata={"kernelspec": kernel,
+                                               "language_info": {"name": "python"}})
+
+
+class _Visible(HTMLParser):
+    """Text a reader sees in the body of a page: no scripts, styles or table of contents."""
+
+    HIDDEN = {"head", "script", "style", "nav", "title", "button"}
+    VOID = {"br", "img", "meta", "link", "hr", "input", "col", "source", "wbr"}
+    INLINE = {"a", "span", "strong", "em", "code", "b", "i", "sub", "sup", "small", "abbr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.hidden = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        self.open.append(tag)
+        self.hidden += tag in self.HIDDEN
+        if tag not in self.INLINE:
+            self.text.append(" ")
+
+    def handle_endtag(self, tag):
+        while self.open:
+            closed = self.open.pop()
+            self.hidden -= closed in self.HIDDEN
+            if closed == tag:
+                break
+        if tag not in self.INLINE:
+            self.text.append(" ")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.text.append(data)
+
+
+def visible_text(html: str) -> str:
+    """The visible text of an HTML page, whitespace collapsed (renderer markup ignored)."""
+    parser = _Visible()
+    parser.feed(html)
+    return " ".join("".join(parser.text).split())
+
+
+def _content_text(page) -> str:
+    """A page's text outside artifacts: Typst marks page numbers, table headers it repeats on a
+    new page and table-of-contents leaders as artifacts (tagged PDF), so they are left out."""
+    artifact: list[bool] = []
+    text: list[str] = []
+
+    def operator(op, args, cm, tm):
+        if op in (b"BDC", b"BMC"):
+            artifact.append(bool(args) and args[0] == "/Artifact")
+        elif op == b"EMC" and artifact:
+            artifact.pop()
+
+    def shown(piece, cm, tm, font, size):
+        if not any(artifact):
+            text.append(piece)
+
+    page.extract_text(visitor_operand_before=operator, visitor_text=shown)
+    return "".join(text)
+
+
+def pdf_text(path: Path) -> str:
+    """The text of a PDF as a reader sees it, without what depends on pagination.
+
+    Artifacts (page numbers, repeated table headers, leaders), the page numbers of the table of
+    contents and icon glyphs (private-use characters) are dropped; words hyphenated at a line
+    end are joined; whitespace is collapsed.
+    """
+    lines = "\n".join(_content_text(page) for page in PdfReader(path).pages).splitlines()
+    text = "\n".join(re.sub(r"\s{2,}\d+$", "", line) for line in lines)  # "Summary  1"
+    text = re.sub("[\ue000-\uf8ff]", "", re.sub("\xad\n", "", text).replace("\xad", "-"))
+    return " ".join(text.split())
+
+
+def assert_same_text(left: str, right: str, what: str) -> None:
+    """Equal up to whitespace and hyphens (line breaking differs between renderers)."""
+    a, b = (re.sub(r"[\s\-]", "", text) for text in (left, right))
+    if a != b:
+        block = next(m for m in difflib.SequenceMatcher(None, a, b, autojunk=False)
+                     .get_opcodes() if m[0] != "equal")
+        _, i1, i2, j1, j2 = block
+        pytest.fail(f"{what} differ: pandoc {a[max(0, i1 - 40):i2 + 40]!r}\n"
+                    f"                  quarto {b[max(0, j1 - 40):j2 + 40]!r}")
+
+
+def _fonts(pdf: Path) -> set[str]:
+    """Names of the fonts embedded in a PDF, without subset prefix and encoding suffix."""
+    return {re.sub(r"^/([A-Z]{6}\+)?|-Identity-H$", "", str(font["/BaseFont"]))
+            for page in PdfReader(pdf).pages for font in page["/Resources"]["/Font"].values()}
+
+
+def _figure_width_fraction(pdf: Path) -> float:
+    """Width of the widest blue run on the first page, as a fraction of the page width."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    png = subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "30", "-png", str(pdf)],
+                         capture_output=True, check=True).stdout
+    page = Image.open(io.BytesIO(png)).convert("RGB")
+    blue = [[x for x in range(page.width)
+             if max(abs(c - b) for c, b in zip(page.getpixel((x, y)), (31, 95, 153))) < 12]
+            for y in range(page.height)]
+    return max((row[-1] - row[0] + 1 for row in blue if row), default=0) / page.width
+
+
+# ----------------------------------------------------------------- fixtures
+
+
+def _render(nb: nbformat.NotebookNode, folder: Path, renderer: str) -> dict:
+    """Render a notebook as report.ipynb in folder; the outputs' text and paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "report.ipynb")
+    warnings = render.render_report(folder / "report.ipynb", folder / "out", renderer, CONFIG)
+    html = (folder / "out" / "report.html").read_text(encoding="utf-8")
+    return {"html": html, "pdf": folder / "out" / "report.pdf", "warnings": warnings,
+            "left": sorted(p.name for p in folder.iterdir())}
 
 
 @pytest.fixture(scope="module")
-def rendered(notebook, tmp_path_factory) -> dict:
-    """Render the sample once: Markdown, HTML, Typst and PDF, plus the notebook view."""
-    tmp = tmp_path_factory.mktemp("render")
-    ipynb = tmp / "report.ipynb"
-    nbformat.write(notebook, ipynb)
-    html, pdf = render.render_with_pandoc(ipynb, tmp / "out")
-    view = tmp / "view" / "report.view.html"
-    render.render_notebook_view(ipynb, view)
-    markdown = render.notebook_to_markdown(notebook, tmp / "md" / "images")
-    return {
-        "dir": tmp,
-        "markdown": markdown,
-        "html": html.read_text(encoding="utf-8"),
-        "pdf": pdf.read_bytes(),
-        "typ": render.markdown_to_typst(markdown, "Survey"),
-        "view": view.read_text(encoding="utf-8"),
-        "out_files": sorted(p.name for p in (tmp / "out").iterdir()),
-    }
+def rendered(tmp_path_factory) -> dict:
+    """The sample rendered by the pandoc renderer."""
+    return _render(sample_notebook(), tmp_path_factory.mktemp("pandoc"), "pandoc")
+
+
+@pytest.fixture(scope="module")
+def quarto_rendered(tmp_path_factory) -> dict:
+    """The sample rendered by Quarto."""
+    if shutil.which("quarto") is None:
+        pytest.skip("quarto is not on PATH")
+    return _render(sample_notebook(), tmp_path_factory.mktemp("quarto"), "quarto")
+
+
+# ------------------------------------------------------------ cells -> Markdown
 
 
 def test_cell_options_parse_and_strip():
     source = '#| echo: false\n#| fig-cap: "A: b"\n#| label: fig-x\nx = 1\n#| not: option'
-    options, code = render.cell_options(source)
+    options, code = cells.cell_options(source)
     assert options == {"echo": False, "fig-cap": "A: b", "label": "fig-x"}
     assert code == "x = 1\n#| not: option"
+    assert cells.cell_options("x = 1") == ({}, "x = 1")
 
 
 def test_invalid_cell_options_name_the_cell(tmp_path):
     nb = new_notebook(cells=[new_markdown_cell("# T"),
                              _code("#| fig-cap: Map: responses by country\nplot()")])
     with pytest.raises(render.RenderError, match=r"cell 1 .*fig-cap: Map: responses"):
-        render.notebook_to_markdown(nb, tmp_path / "images")
+        cells.notebook_markdown(nb, tmp_path / "images", echo=False)
     with pytest.raises(render.RenderError, match="not 'key: value' lines"):
-        render.cell_options("#| echo false\nx = 1")
+        cells.cell_options("#| echo false\nx = 1")
+    bad_label = new_notebook(cells=[_code("#| label: figure 1a\nplot()",
+                                          [_result(_markdown("x"))])])
+    with pytest.raises(render.RenderError, match="cell 0 .*label 'figure 1a' must be letters"):
+        cells.notebook_markdown(bad_label, tmp_path / "images", echo=False)
 
 
-def test_cell_options_none():
-    assert render.cell_options("x = 1") == ({}, "x = 1")
+def test_markdown_follows_quarto_rules(tmp_path):
+    md = cells.notebook_markdown(sample_notebook(), tmp_path / "images", echo=False)
+    assert md.startswith(f"---\ntitle: {json.dumps(TITLE)}\n---\n\n# Summary")  # front matter
+    assert "#|" not in md and "IPython.core.display" not in md
+    assert "section.claims()" not in md and "/home/someone" not in md  # echo off by default
+    assert f"::: {{#claims .cell-output}}\n{TABLE}\n:::" in md  # label -> id of the output
+    assert (f'::: {{#figure-1a .cell-output}}\n![Figure 1A\\: Respondents per country\\.]'
+            f'(images/1.png){{fig-alt="{ALT}"}}\n:::') in md  # full width: no width=
+    assert "```{.cell-output .cell-output-stdout}\nhello stdout\n```" in md
+    assert "```{.python .cell-code}\nlen(respondents)\n```\n\n```{.cell-output " \
+           ".cell-output-display}\n229\n```" in md  # echo: true shows code
+    assert (tmp_path / "images" / "1.png").read_bytes().startswith(b"\x89PNG")
+    echoed = cells.notebook_markdown(sample_notebook(), tmp_path / "more", echo=True)
+    assert "```{.python .cell-code}\nsection.claims()\n```" in echoed
 
 
-def test_markdown_follows_quarto_rules(rendered):
-    md = rendered["markdown"]
-    assert "#|" not in md
-    assert "IPython.core.display" not in md and "<Figure" not in md
-    assert TABLE_MD.strip() in md and ": Respondents by country {#tbl-countries}" in md
-    assert f'![{CAPTION}](images/fig-map-1.png){{#fig-map fig-alt="{ALT}" width=100%}}' in md
-    assert "](images/cell-6-1.png){width=100%}" in md  # image without caption still emitted
-    assert "hello stdout" in md and "warn me" not in md
-    assert "```{.python .cell-code}\nlen(df)\n```" in md  # echo: true overrides the default
-    assert "plot_map(df)" not in md and "seed = 20250301" not in md  # echo defaults to off
-    for hidden in ("secret_setup", "SETUP-NOISE", "removed_cell_code", "REMOVED-OUTPUT", "QUIET-OUTPUT"):
-        assert hidden not in md
-    assert "ZeroDivisionError: division by zero" in md and "\x1b" not in md
-    assert "Raw *markdown* cell text" in md and "LaTeX only" not in md
-    assert (rendered["dir"] / "md" / "images" / "fig-map-1.png").read_bytes().startswith(b"\x89PNG")
+def test_captions_and_alt_text_are_literal_text(tmp_path):
+    nb = sample_notebook(caption=HOSTILE)
+    nb.cells[6].source = nb.cells[6].source.replace(json.dumps(ALT), json.dumps(HOSTILE_ALT))
+    nbformat.write(nb, tmp_path / "report.ipynb")
+    render.render_report(tmp_path / "report.ipynb", tmp_path, "pandoc", CONFIG)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    shown = ("Figure 9: &lt;b&gt;bold&lt;/b&gt; &amp; *star* $x$ [x](javascript:alert(1)) "
+             "&quot;q&quot;")
+    assert f"<figcaption>{shown}</figcaption>" in page
+    assert ('alt="Map &lt;img src=x onerror=alert(2)&gt; &amp; &quot;quoted&quot; '
+            '[y](javascript:alert(3))"') in page
+    assert "javascript:" not in re.sub(r"<figcaption>.*?</figcaption>|(alt|aria-label)=\"[^\"]*\"",
+                                       "", page)
+    assert "<b>bold" not in page and "<em>star" not in page and "<img src=x" not in page
+    source, _ = pandoc.markdown_to_typst(cells.notebook_markdown(nb, tmp_path / "i", echo=False),
+                                         tmp_path, {})
+    caption = re.search(r"caption: \[\s*(.*?)\s*\]\s*\)", source, re.S)[1]
+    assert "#link" not in caption and "#emph" not in caption and "$x$" not in caption
+    text = pdf_text(tmp_path / "report.pdf")
+    assert 'Figure 9: <b>bold</b> & *star* $x$ [x](javascript:alert(1)) "q"' in text
 
 
-def test_echo_shows_code(notebook, tmp_path):
-    md = render.notebook_to_markdown(notebook, tmp_path / "img", echo=True)
-    assert "```{.python .cell-code}\nplot_map(df)\n```" in md
-    assert "secret_setup" not in md  # include: false wins over echo
+def test_quarto_sees_literal_captions_and_typst_anchors():
+    nb = sample_notebook(caption=HOSTILE)
+    nb.cells.append(_code("#| label: fig-x\n#| fig-cap: Crossref\nplot()"))
+    staged = quarto.quarto_notebook(nb)
+    figure = next(c for c in staged.cells if "figure_map" in c.source)
+    options, code = cells.cell_options(figure.source)
+    assert options == {"label": "figure-1a", "fig-cap": cells.escape_markdown(HOSTILE),
+                       "fig-alt": ALT}
+    assert code == "section.figure_map()"
+    anchors = [c.source for c in staged.cells if c.cell_type == "markdown" and "=typst" in c.source]
+    assert anchors == ['```{=typst}\n#metadata("claims") <claims>\n```',
+                       '```{=typst}\n#metadata("figure-1a") <figure-1a>\n```']  # not fig-x
+    assert len({c.id for c in staged.cells}) == len(staged.cells)
+    assert nb.cells[6].source.startswith("#| label: figure-1a")  # the original is untouched
 
 
-def test_empty_markdown_output_with_table_caption(tmp_path):
-    cell = _code("#| tbl-cap: Nothing\nMarkdown('')", [_display({"text/markdown": ""})])
-    md = render.notebook_to_markdown(new_notebook(cells=[cell]), tmp_path / "images")
-    assert "Nothing" not in md
+# --------------------------------------------------------- the pandoc renderer
 
 
 def test_html_report(rendered):
     html = rendered["html"]
-    assert rendered["out_files"] == ["report.html", "report.pdf"]  # no intermediates
-    assert "#|" not in html and "IPython.core.display" not in html
-    assert re.search(r"<table[^>]*>.*Italy.*</table>", html, re.S)
-    assert "<caption>Table 1: Respondents by country</caption>" in html
-    assert f"Figure 1: {CAPTION}" in html and f'alt="{ALT}"' in html
-    assert 'href="#fig-map">Figure 1</a>' in html and 'href="#tbl-countries">Table 1</a>' in html
-    assert '<div class="synthetic-banner">' in html
-    assert "<title>Survey of JAK inhibitor use</title>" in html
-    assert html.count("Survey of JAK inhibitor use") == 2  # <title> and title block, no duplicate h1
-    assert '<html xmlns="http://www.w3.org/1999/xhtml" lang="en" xml:lang="en">' in html
-    assert "plot_map" not in _text(html) and "seed = 20250301" not in _text(html)
+    assert rendered["left"] == ["out", "report.ipynb"]  # nothing left beside the notebook
+    assert sorted(p.name for p in rendered["pdf"].parent.iterdir()) == ["report.html", "report.pdf"]
+    assert re.search(r'<div id="claims" class="cell-output">\s*<p><strong>2 of 2</strong>', html)
+    assert re.search(r'<div id="figure-1a" class="cell-output">\s*<figure>\s*<img [^>]*'
+                     rf'src="data:image/png;base64,[^"]+" alt="{ALT}" />\s*'
+                     rf'<figcaption>{CAPTION}</figcaption>', html)
+    assert "Figure 1:" not in html  # no number of its own before the caption
+    assert '<a href="#figure-1a">Figure 1A</a>' in html and "Follow @CARRA_Org." in html
+    assert re.search(r'<div class="callout-warning synthetic-banner callout">\s*'
+                     r'<div class="callout-title">\s*<strong>Warning</strong>', html)  # as Quarto's
+    assert f"<title>{TITLE}</title>" in html and f'<h1 class="title">{TITLE}</h1>' in html
+    assert 'lang="en-GB"' in html and '<h2 id="toc-title">Table of contents</h2>' in html
+    assert "--font-body: system-ui," in html and "document-css" not in html
+    assert "section.claims()" not in visible_text(html) and "len(respondents)" in visible_text(html)
 
 
 def test_html_is_self_contained(rendered):
     html = rendered["html"]
-    assert "<script" not in html
-    assert not re.search(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)=["']?https?://""", html)
-    assert not re.search(r"""<img[^>]+src=["'](?!data:)""", html)
-    assert "mathjax" not in html.lower()
-    assert '<a href="https://carragroup.org/">CARRA</a>' in html  # hyperlinks are fine
+    assert "<script" not in html and "mathjax" not in html.lower()
+    assert quarto.remote_resources(html) == []
+    assert '<a href="notebooks/00_summary.html">the notebook</a>' in html  # links are fine
 
 
 def test_remote_resources_are_refused_before_pandoc_fetches_them(tmp_path):
     nb = new_notebook(cells=[
-        new_markdown_cell("# T\n\n![x](https://example.org/a.png) and [a link](https://example.org)"),
-        _code("show()", [_display({"text/html": '<p><img src="//example.org/b.png"></p>'})]),
+        new_markdown_cell("# T\n\n![x](https://example.org/a.png) and "
+                          "[a link](https://example.org)"),
+        _code("show()", [_result({"text/markdown": '<p><img src="//example.org/b.png"></p>'})]),
     ])
     nbformat.write(nb, tmp_path / "report.ipynb")
     with pytest.raises(render.RenderError, match=r"remote resources.*: "
                        r"https://example\.org/a\.png, //example\.org/b\.png$"):
-        render.render_with_pandoc(tmp_path / "report.ipynb", tmp_path / "out")
+        render.render_report(tmp_path / "report.ipynb", tmp_path / "out", "pandoc", CONFIG)
     assert not (tmp_path / "out" / "report.html").exists()
 
 
-def test_notebook_view_shows_every_cell(rendered):
-    view = rendered["view"]
-    text = _text(view)
-    for code in ("plot_map(df)", "seed = 20250301", "secret_setup", "removed_cell_code", "quiet = 3"):
-        assert code in text
-    assert "#|" not in view and "IPython.core.display" not in view
-    assert "<script" not in view and re.search(r'<img[^>]+src="data:image/png;base64,', view)
-    assert "<title>Survey of JAK inhibitor use</title>" in view
-    assert view.count("Survey of JAK inhibitor use") == 2  # <title> and title block, no duplicate h1
+def test_remote_resources_are_found_in_embedded_stylesheets():
+    theme = ('<link href="data:text/css,%40import%20%22https%3A%2F%2Ffonts%2Egoogleapis%2Ecom%2F'
+             'css2%3Ffamily%3DSource%22%3Aroot%7B%7D" rel="stylesheet">')
+    assert quarto.remote_resources(theme) == ["https://fonts.googleapis.com/css2?family=Source"]
+    assert quarto.remote_resources('<img src="//x.org/a.png"><a href="https://x.org">') == [
+        "//x.org/a.png"]
 
 
-def test_typst_and_pdf(rendered):
-    typ, pdf = rendered["typ"], rendered["pdf"]
-    assert CAPTION in typ and '"images/fig-map-1.png"' in typ and "<fig-map>" in typ
-    assert "#ref(<fig-map>);" in typ and 'paper: "a4"' in typ
-    assert "#|" not in typ and "IPython" not in typ
-    assert "#show raw.where(block: false): break-long" in typ
-    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+def test_pdf(rendered):
+    text = pdf_text(rendered["pdf"])
+    assert f"{TITLE} Table of contents Summary Geography Summary Follow @CARRA_Org." in text
+    assert "Warning Synthetic data. Not the study's records." in text.replace("’", "'")
+    assert "Claim Published Reproduced Respondents 229 229 Response rate 18% 18% (229/1272)" in text
+    assert f"{CAPTION} hello stdout len(respondents) 229" in text  # no "Figure 1:"
+    assert {"LibertinusSerif-Regular", "DejaVuSansMono"} <= _fonts(rendered["pdf"])  # _quarto.yml
+    assert _figure_width_fraction(rendered["pdf"]) > 0.74  # the text width of A4, 2.5 cm margins
 
 
-def test_pdf_text(rendered):
-    pypdf = pytest.importorskip("pypdf")
-    reader = pypdf.PdfReader(io.BytesIO(rendered["pdf"]))
-    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
-    assert CAPTION in text and "Table 1: Respondents by country" in text
-    assert "Ukraine 7" in text
+def test_typst_follows_quarto_yml(tmp_path):
+    (tmp_path / "style").mkdir()
+    (tmp_path / "style" / "extra.typ").write_text("// EXTRA-HEADER\n")
+    (tmp_path / "_quarto.yml").write_text(
+        "project: {type: default, pre-render: make-notebooks}\nlang: en-GB\nexecute: {echo: true}\n"
+        "format:\n  html: {toc: true, toc-depth: 1}\n  typst: {papersize: a4, margin: {x: 2cm}, "
+        "toc: true, toc-depth: 1, mainfont: Libertinus Serif,\n"
+        "          include-in-header: style/extra.typ}\n")
+    settings = config.load_config(tmp_path / "_quarto.yml")
+    assert config.format_options(settings, "typst") == {
+        "papersize": "a4", "margin": {"x": "2cm"}, "toc": True, "toc-depth": 1, "lang": "en-GB",
+        "mainfont": "Libertinus Serif", "include-in-header": str(tmp_path / "style" / "extra.typ")}
+    assert config.format_options(settings, "html") == {"lang": "en-GB", "toc": True, "toc-depth": 1}
+    assert config.echo_default(settings) is True and config.echo_default({}) is True
+    typst_options = config.format_options(settings, "typst")
+    source, _ = pandoc.markdown_to_typst("# Part\n", tmp_path, typst_options)
+    assert "// EXTRA-HEADER" in source and 'paper: "a4"' in source and 'region: "GB"' in source
+    assert "#outline(title: [Table of contents], depth: 1)" in source
+    staged = config.staged_config(settings, "report.ipynb")
+    assert staged["project"] == {"type": "default", "render": ["report.ipynb"]}
+    assert staged["execute"] == {"echo": True, "enabled": False}
+    assert staged["format"]["typst"]["include-in-header"] == str(tmp_path / "style" / "extra.typ")
 
 
-def test_long_words_in_tables_stay_on_the_page():
-    image = pytest.importorskip("PIL.Image")
-    typst = pytest.importorskip("typst")
-    name, digest = "jakisurvey_respondent_level_export_from_redcap_2025_03_01_final_v2.csv", "3f" * 32
-    table = f"| file | sha256 | n |\n|:--|:--|--:|\n| `{name}` | `{digest}` | 1 |\n| {name} | x | 2 |\n"
-    source = render.markdown_to_typst(f"Prose `{name}` and `{digest}`.\n\n{table}", "T")
-    page = image.open(io.BytesIO(typst.compile(source.encode(), format="png", ppi=40))).convert("L")
+def test_project_config_is_read(tmp_path):
+    settings = config.load_config(CONFIG)
+    assert config.echo_default(settings) is False
+    typst_options = config.format_options(settings, "typst")
+    assert Path(typst_options["include-in-header"]).is_file()
+    assert typst_options["mainfont"] == "Libertinus Serif"
+    (tmp_path / "bad.yml").write_text("format: [html\n")
+    with pytest.raises(render.RenderError, match="bad.yml: not valid YAML"):
+        config.load_config(tmp_path / "bad.yml")
+
+
+def test_long_words_in_tables_stay_on_the_page(tmp_path):
+    import typst
+
+    name = "jakisurvey_respondent_level_export_from_redcap_2025_03_01_final_v2.csv"
+    digest = "3f" * 32
+    table = (f"| file | sha256 | n |\n|:--|:--|--:|\n| `{name}` | `{digest}` | 1 |\n"
+             f"| {name} | x | 2 |\n")
+    options = config.format_options(config.load_config(CONFIG), "typst")
+    markdown = f"Prose `{name}` and `{digest}`.\n\n{table}"
+    source, _ = pandoc.markdown_to_typst(markdown, tmp_path, options)
+    page = Image.open(io.BytesIO(typst.compile(source.encode(), format="png", ppi=40))).convert("L")
     margin = page.crop((page.width - page.width // 10, 0, page.width, page.height))
     assert margin.getextrema() == (255, 255)  # nothing in the right margin
 
 
-def test_render_report_dispatch(monkeypatch, tmp_path, notebook):
+# ------------------------------------------------------------- notebook views
+
+
+def test_notebook_view_anchors_every_cell(tmp_path):
+    nb = sample_notebook()
+    nb.cells = nb.cells[1:]  # a section notebook: no front matter
+    for index, cell in enumerate(nb.cells):
+        cell.id = "improvement" if index == 3 else f"c{index}"
+    nbformat.write(nb, tmp_path / "02_experience.ipynb")
+    render.render_notebook_view(tmp_path / "02_experience.ipynb", tmp_path / "02_experience.html",
+                                CONFIG)
+    view = (tmp_path / "02_experience.html").read_text(encoding="utf-8")
+    starts = [m.start() for c in nb.cells
+              for m in re.finditer(f'<div id="cell-{c.id}" class="cell">', view)]
+    assert len(starts) == len(nb.cells) and starts == sorted(starts)  # each once, in order
+    improvement = view[starts[3]:starts[4]]
+    assert "section.claims()" in visible_text(improvement) and "2 of 2" in improvement
+    for code in ("records = ", "section.synthetic_banner()", "section.figure_map()",
+                 "print('hello stdout')"):
+        assert code in visible_text(view)
+    assert "#|" not in view and "<script" not in view and quarto.remote_resources(view) == []
+    assert "<title>Summary</title>" in view and 'id="TOC"' not in view
+
+
+# ---------------------------------------------------------- renderer choice
+
+
+def test_choose_renderer(monkeypatch):
     monkeypatch.setattr(render.shutil, "which", lambda name: None)
     with pytest.raises(render.RenderError, match="quarto not on PATH"):
-        render.render_report(tmp_path / "report.ipynb", tmp_path / "out", renderer="quarto")
+        render.choose_renderer("quarto")
     with pytest.raises(render.RenderError, match="unknown renderer"):
-        render.render_report(tmp_path / "report.ipynb", tmp_path / "out", renderer="latex")
-    calls = []
-    monkeypatch.setattr(render, "render_with_pandoc", lambda nb, out: calls.append((nb, out)))
-    assert render.render_report(tmp_path / "report.ipynb", tmp_path / "out") == "pandoc"
-    assert calls == [(tmp_path / "report.ipynb", tmp_path / "out")]
-    monkeypatch.setattr(render.shutil, "which", lambda name: pytest.fail("looked up quarto"))
-    assert render.render_report(tmp_path / "report.ipynb", tmp_path / "out", "pandoc") == "pandoc"
-
-
-def test_render_report_prefers_quarto(monkeypatch, tmp_path):
+        render.choose_renderer("latex")
+    assert render.choose_renderer("auto") == render.choose_renderer("pandoc") == "pandoc"
     monkeypatch.setattr(render.shutil, "which", lambda name: "/usr/bin/quarto")
-    projects = []
-    monkeypatch.setattr(render, "render_with_quarto", lambda project: projects.append(project))
-    (tmp_path / "report.html").write_text("<html></html>")
-    assert render.render_report(tmp_path / "report.ipynb", tmp_path / "out") == "quarto"
-    assert projects == [tmp_path]
-    assert (tmp_path / "out" / "report.html").is_file()
+    assert render.choose_renderer("auto") == "quarto"
 
 
-def test_tall_figure_is_narrowed_to_fit_the_page(tmp_path):
-    nb = new_notebook(cells=[_code("#| fig-cap: Tall\nplot()", [_display({"image/png": _png((2, 5))})])])
-    md = render.notebook_to_markdown(nb, tmp_path / "images")
-    width = int(re.search(r"width=(\d+)%", md).group(1))
-    assert 45 <= width <= 60  # 1.3 / 2.5 of the text width
+def test_renderer_versions_come_from_the_tools():
+    import pypandoc
+    import typst
+
+    versions = render.renderer_versions("pandoc")
+    assert versions == {"renderer": "pandoc", "pandoc": pypandoc.get_pandoc_version(),
+                        "typst": typst.__version__}
+    assert render.renderer_versions("pandoc") is versions  # asked once per process
 
 
-def test_stray_at_words_do_not_break_the_pdf(tmp_path, caplog):
-    markdown = "Follow @CARRA_Org; see @fig-missing and [@smith2020].\n"
-    render.render_pdf(markdown, tmp_path / "x.pdf", "At words", tmp_path)
-    assert (tmp_path / "x.pdf").read_bytes().startswith(b"%PDF")
-    assert "unresolved cross-reference @fig-missing" in caplog.text
+@needs_quarto
+def test_quarto_version():
+    assert re.fullmatch(r"\{'renderer': 'quarto', 'quarto': '\d+\.\d+\.\d+'\}",
+                        str(render.renderer_versions("quarto")))
 
 
-def test_pandoc_path_follows_quarto_yml(tmp_path, notebook):
-    (tmp_path / "_quarto.yml").write_text(
-        "lang: en-GB\nexecute:\n  echo: true\nformat:\n  html: {toc: true, toc-depth: 1}\n"
-        "  typst: {papersize: a4, margin: {x: 2.5cm, y: 2.5cm}, toc: true, fig-align: left}\n")
-    assert render._quarto_options(tmp_path, "typst") == {
-        "papersize": "a4", "margin": {"x": "2.5cm", "y": "2.5cm"}, "toc": True, "lang": "en-GB"}
-    assert render._quarto_options(tmp_path, "html") == {"lang": "en-GB", "toc-depth": 1}
-    typ = render.markdown_to_typst("## Section\n", "T", render._quarto_options(tmp_path, "typst"))
-    assert "#outline(" in typ and "x: 2.5cm" in typ and 'region: "GB"' in typ
-    nbformat.write(notebook, tmp_path / "report.ipynb")
-    html, pdf = render.render_with_pandoc(tmp_path / "report.ipynb", tmp_path)
-    page = html.read_text(encoding="utf-8")
-    assert "plot_map(df)" in _text(page)  # echo: true from _quarto.yml
-    assert '<html xmlns="http://www.w3.org/1999/xhtml" lang="en-GB" xml:lang="en-GB">' in page
-    render.render_html("# Part\n\n## Detail\n", tmp_path / "toc.html", "T", tmp_path,
-                       render._quarto_options(tmp_path, "html"))
-    toc = re.search(r'<nav id="TOC".*?</nav>', (tmp_path / "toc.html").read_text(), re.S)[0]
-    assert "Part" in toc and "Detail" not in toc  # toc-depth: 1
-    (tmp_path / "toc.html").unlink()
-    assert pdf.read_bytes().startswith(b"%PDF")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "_quarto.yml", "report.html", "report.ipynb", "report.pdf"]
+# ------------------------------------------------------------------- Quarto
+
+
+@needs_quarto
+def test_quarto_report(quarto_rendered):
+    html = quarto_rendered["html"]
+    assert quarto_rendered["left"] == ["out", "report.ipynb"]  # no _quarto.yml, .quarto, ...
+    assert [w for w in quarto_rendered["warnings"] if not KNOWN_QUARTO_WARNINGS.match(w)] == []
+    assert re.search(r'<div id="claims" class="cell-output[^"]*"', html)
+    assert re.search(r'<div id="figure-1a" class="quarto-figure[^"]*">\s*<figure[^>]*>\s*'
+                     rf'<p><img [^>]*src="data:image/png;base64,[^"]+" class="[^"]*" alt="{ALT}"',
+                     html)
+    assert re.search(rf"<figcaption>\s*{CAPTION}\s*</figcaption>", html)
+    assert quarto.remote_resources(html) == [] and "fonts.googleapis" not in html
+    mainfont = yaml.safe_load(CONFIG.read_text())["format"]["html"]["mainfont"]
+    assert f"--bs-body-font-family: {mainfont}" in unquote(html)  # in a data: stylesheet
+    assert {"LibertinusSerif-Regular", "DejaVuSansMono"} <= _fonts(quarto_rendered["pdf"])
+    assert _figure_width_fraction(quarto_rendered["pdf"]) > 0.74
+
+
+@needs_quarto
+def test_both_renderers_give_the_same_report(rendered, quarto_rendered):
+    assert_same_text(visible_text(rendered["html"]), visible_text(quarto_rendered["html"]), "HTML")
+    assert_same_text(pdf_text(rendered["pdf"]), pdf_text(quarto_rendered["pdf"]), "PDF")
+
+
+@needs_quarto
+def test_parity_check_catches_a_dropped_caption(quarto_rendered, tmp_path):
+    broken = _render(sample_notebook(caption=""), tmp_path, "pandoc")
+    for kind, text in (("HTML", visible_text), ("PDF", pdf_text)):
+        with pytest.raises(pytest.fail.Exception, match=f"{kind} differ: pandoc .*\n.*quarto .*"
+                           "Figure1A:Respondentspercountry"):
+            assert_same_text(text(broken[kind.lower()]), text(quarto_rendered[kind.lower()]), kind)

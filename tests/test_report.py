@@ -1,4 +1,4 @@
-"""End to end: `jakisurvey run` on the bundled data and on another export, and what it must never leak."""
+"""End to end: `jakisurvey run` on the bundled data and on another export, and what it must never do."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import csv
 import hashlib
 import html
 import json
+import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -17,19 +19,27 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from conftest import DICTIONARY, RECORDS, ROOT, STUDY
+from conftest import DICTIONARY, RECORDS, ROOT, STUDY, bundled_inputs, jakisurvey, tool_path
 
-FIGURE_PANELS = ["Figure 1A of the paper", "Figure 1B of the paper", "Figure 1C of the paper",
-                 "Figure 1D of the paper"]
+FIGURE_PANELS = ["Figure 1A: Respondents per country", "Figure 1B: Indications for starting",
+                 "Figure 1C: Systemic JAKi respondents would consider",
+                 "Figure 1D: Concomitant medications respondents would consider"]
 SECTIONS = ["Summary", "Respondents and geography", "JAKi experience and outcomes", "Barriers",
-            "Indications", "Medications", "Methods", "Provenance and data quality"]
-MARKER = "PLANTED-MARKER-7f3a"
-
-
-def jakisurvey(*args: str) -> subprocess.CompletedProcess:
-    """Run the command line as a user would."""
-    return subprocess.run([sys.executable, "-m", "jakisurvey.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT)
+            "Indications", "Medications", "Regions and societies",
+            "Reporting checklist (CHERRIES)", "Methods", "Provenance and data quality"]
+# What the cell behind each claim's link must compute (its code) and show (its output).
+COMPUTATIONS = {
+    "n_respondents": ("tallies.records(survey)", "Respondents: 229"),
+    "response": ("stats.response_rate(survey, settings.n_invited)", "18% (229/1272)"),
+    "usa": ('stats.country_share(survey, "country_iso3", d.USA)', "50% (115/229)"),
+    "europe": ('stats.country_share(survey, "country_region", d.EUROPE)', "29% (66/229)"),
+    "n_jaki_users": ("stats.jaki_users(survey)", "JAKi users: 150"),
+    "patients_lower_bound": ("stats.patients_bounds(survey)", "at least 473"),
+    "improvement": ("stats.rule_share(survey, d.IMPROVED_MOST_OR_ALL)", "77% (114/148)"),
+    "side_effects": ("stats.rule_share(survey, d.SIDE_EFFECTS)", "17% (25/147)"),
+    "barrier_ranking": ('stats.ranking_table(survey, "barrier")', "Lack of clinical data"),
+    "indication_ranking": ('stats.ranking_table(survey, "indication")', "Refractory skin disease"),
+}
 
 
 def digest(path: Path) -> str:
@@ -37,77 +47,133 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run_report(records: Path, study: Path, out: Path) -> subprocess.CompletedProcess:
-    """Render a report with the pandoc renderer (the one every machine has)."""
-    return jakisurvey("run", "--records", str(records), "--study", str(study),
-                      "--dictionary", str(DICTIONARY), "--out", str(out), "--renderer", "pandoc")
+def text_of(page: str) -> str:
+    """Visible text of an HTML page, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory) -> Path:
-    """The report on the bundled synthetic data, checking inputs stay byte-identical."""
-    out = tmp_path_factory.mktemp("bundled") / "_output"
-    inputs = [RECORDS, DICTIONARY, STUDY, ROOT / "data" / "regions.csv",
-              ROOT / "data" / "country_aliases.csv"]
-    before = {p: digest(p) for p in inputs}
-    result = run_report(RECORDS, STUDY, out)
-    assert result.returncode == 0, result.stderr
-    assert {p: digest(p) for p in inputs} == before
-    return out
+def squeezed(text: str) -> str:
+    """Text without any whitespace (syntax highlighting splits code at will)."""
+    return re.sub(r"\s+", "", text)
 
 
-def test_outputs_exist(bundled):
-    for name in ["report.html", "report.pdf", "results.json", "run.json",
-                 "private/data_quality.csv", "figures/figure_1a_map.png"]:
-        assert (bundled / name).is_file(), name
+def pdf_text(path: Path) -> str:
+    """A PDF's text, whitespace collapsed (Typst's hyphens are extracted as soft hyphens)."""
+    text = " ".join(p.extract_text() for p in PdfReader(path).pages).replace("\xad", "-")
+    return " ".join(text.split())
+
+
+def test_outputs_exist(pandoc_report):
+    for name in ["report.html", "report.pdf", "report.ipynb", "results.json", "run.json",
+                 "changes.json", "private/results.json", "private/data_quality.csv",
+                 "figures/figure_1a_map.png", ".jakisurvey-report.json"]:
+        assert (pandoc_report / name).is_file(), name
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        assert (bundled / "notebooks" / notebook.name).is_file()
-        assert (bundled / "notebooks" / notebook.with_suffix(".html").name).is_file()
+        assert (pandoc_report / "notebooks" / notebook.name).is_file()
+        assert (pandoc_report / "notebooks" / notebook.with_suffix(".html").name).is_file()
+    assert json.loads((pandoc_report / "changes.json").read_text()) == []  # no earlier report
 
 
-def test_results_json_contract_and_claims(bundled):
-    results = json.loads((bundled / "results.json").read_text())
+def test_results_json_contract_and_claims(pandoc_report):
+    results = json.loads((pandoc_report / "results.json").read_text())
     keys = {"n_records", "n_respondents", "n_invited", "response_rate", "n_usa", "pct_usa",
             "n_europe", "pct_europe", "country_counts", "region_counts", "n_jaki_users",
             "patients_lower_bound", "patients_upper_bound", "improvement", "side_effects",
             "barrier_ranking", "indication_ranking", "n_valid_rankings", "jaki_consider",
-            "concomitant", "claims", "data_quality", "inputs"}
+            "concomitant", "claims", "data_quality", "inputs", "subgroups", "ranking_stability",
+            "alternative_scorings", "cherries"}
     assert keys <= set(results)
-    assert len(results["claims"]) == 10
-    assert all(claim["matches"] for claim in results["claims"]), results["claims"]
+    assert [c["status"] for c in results["claims"]] == ["match"] * 10
     assert results["n_respondents"] == 229 and results["n_usa"] == 115
     assert results["inputs"]["records_sha256"] == digest(RECORDS)
+    assert {"ci_low", "ci_high"} <= set(results["improvement"])
     assert sum(results["country_counts"].values()) == sum(results["region_counts"].values())
+    run = json.loads((pandoc_report / "run.json").read_text())
+    assert run["renderer"]["renderer"] == "pandoc" and run["renderer"]["pandoc"]
+    assert run["inputs"]["records"] == {"file": "records.csv", "sha256": digest(RECORDS)}
 
 
-def test_html_is_self_contained_and_complete(bundled):
-    html = (bundled / "report.html").read_text(encoding="utf-8")
-    for text in SECTIONS + FIGURE_PANELS + ["10 of 10", "Synthetic data", "Lack of clinical data",
-                                            "Natural Earth 1:110m",
-                                            "18% (229/1272)", "77% (114/148)"]:
-        assert text in html, text
-    assert "✗" not in html
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 5
-    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', html)
-    assert 'href="notebooks/01_respondents.html"' in html
-    assert "#|" not in html and "IPython.core.display" not in html
+def test_html_is_self_contained_and_complete(pandoc_report):
+    page = (pandoc_report / "report.html").read_text(encoding="utf-8")
+    text = text_of(page)
+    for wanted in SECTIONS + FIGURE_PANELS + ["10 of 10", "Synthetic data",
+                                              "Lack of clinical data", "Natural Earth 1:110m",
+                                              "18% (229/1272)", "77% (114/148)",
+                                              "95% CI 70–83%"]:
+        assert wanted in text, wanted
+    assert "✗" not in text and "#|" not in page and "IPython.core.display" not in page
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) >= 8
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', page)
 
 
-def test_pdf_has_the_same_sections_and_figures(bundled):
-    reader = PdfReader(bundled / "report.pdf")
-    text = " ".join(page.extract_text() for page in reader.pages)
-    flat = re.sub(r"\s+", " ", text)
-    for heading in SECTIONS + FIGURE_PANELS + ["Synthetic data"]:
-        assert heading in flat, heading
-    assert sum(len(page.images) for page in reader.pages) >= 5
+def test_pdf_has_the_same_sections_and_figures(pandoc_report):
+    text = pdf_text(pandoc_report / "report.pdf")
+    for wanted in SECTIONS + FIGURE_PANELS + ["Synthetic data", "77% (114/148)"]:
+        assert wanted in text, wanted
+    reader = PdfReader(pandoc_report / "report.pdf")
     assert all(round(float(page.mediabox.width)) == 595 for page in reader.pages)  # A4
 
 
-def test_notebook_views_show_code(bundled):
-    view = (bundled / "notebooks" / "01_respondents.html").read_text(encoding="utf-8")
-    text = html.unescape(re.sub(r"<[^>]+>", "", view))
-    assert "section.figure_map()" in text and "Section.open(records" in text
-    assert "injected-parameters" in view or "Parameters" in text
+def claim_links(page: str) -> dict[str, str]:
+    """Reproduction-table rows of a rendered report: claim text -> link target."""
+    table = next(t for t in re.findall(r"<table.*?</table>", page, re.S) if "Reproduced" in t)
+    return {text_of(name): target for target, name in
+            re.findall(r'<a[^>]*href="([^"]+)"[^>]*>(.*?)</a>', table, re.S)}
+
+
+def cell_at(view: str, anchor: str) -> str:
+    """The HTML of the element with an id in a notebook view (up to the next cell anchor)."""
+    start = view.index(f'id="{anchor}"')
+    following = view.find('id="cell-', start + 1)
+    return view[start: following if following > 0 else len(view)]
+
+
+def test_each_claim_links_to_the_cell_that_computes_it(report_dirs):
+    study = yaml.safe_load(STUDY.read_text())
+    for renderer, out in report_dirs.items():
+        links = claim_links((out / "report.html").read_text(encoding="utf-8"))
+        for claim in study["claims"]:
+            target = links[claim["claim"]]
+            page, _, anchor = target.partition("#")
+            assert page.startswith("notebooks/") and anchor == f"cell-{claim['result']}", target
+            cell = text_of(cell_at((out / page).read_text(encoding="utf-8"), anchor))
+            code, shown = COMPUTATIONS[claim["result"]]
+            assert squeezed(code) in squeezed(cell), (renderer, claim["id"], cell[:300])
+            assert shown in cell, (renderer, claim["id"], cell[-300:])
+
+
+def test_every_table_and_figure_links_to_its_cell(pandoc_report):
+    page = (pandoc_report / "report.html").read_text(encoding="utf-8")
+    tables, figures = len(re.findall(r"<table", page)), len(re.findall(r"<figure", page))
+    links = re.findall(r'href="(notebooks/\d\d_[\w-]+\.html#cell-[\w-]+)"', page)
+    assert len(links) >= tables + figures - 1  # at most a cell with two tables shares one link
+    for target in set(links):
+        name, _, anchor = target.partition("#")
+        assert f'id="{anchor}"' in (pandoc_report / name).read_text(encoding="utf-8"), target
+
+
+def published_files(out: Path) -> dict[str, str]:
+    """The text of every output file outside private/ (PDF text extracted)."""
+    texts = {}
+    for path in out.rglob("*"):
+        if not path.is_file() or "private" in path.relative_to(out).parts:
+            continue
+        if path.suffix == ".pdf":
+            texts[str(path)] = pdf_text(path)
+        elif path.suffix != ".png":
+            texts[str(path)] = path.read_text(encoding="utf-8")
+    return texts
+
+
+def assert_absent(out: Path, secrets: list[str]) -> None:
+    """None of these strings appears as a word in any published output."""
+    assert secrets
+    blobs = re.compile(r"[A-Za-z0-9+/=\\n]{400,}")  # embedded images: nothing to find in them
+    pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(s)}(?![\w-])"
+                                  for s in sorted(set(secrets), key=len, reverse=True)))
+    for path, text in published_files(out).items():
+        found = pattern.search(blobs.sub(" ", text))
+        assert not found, f"{path} contains {found.group(0)!r}"
 
 
 def private_strings(records: Path) -> list[str]:
@@ -121,90 +187,84 @@ def private_strings(records: Path) -> list[str]:
     return found + [row["jaki_survey_timestamp"] for row in rows if row["jaki_survey_timestamp"]]
 
 
-def published_text(out: Path) -> dict[str, str]:
-    """The text of every output file outside private/ (PDF text extracted)."""
-    texts = {}
-    for path in out.rglob("*"):
-        if not path.is_file() or "private" in path.relative_to(out).parts:
-            continue
-        if path.suffix == ".pdf":
-            texts[str(path)] = " ".join(p.extract_text() for p in PdfReader(path).pages)
-        elif path.suffix != ".png":
-            texts[str(path)] = path.read_text(encoding="utf-8")
-    return texts
+def test_no_identifiers_or_free_text_leak(pandoc_report):
+    assert_absent(pandoc_report, private_strings(RECORDS))
+    assert "SYN-" in (pandoc_report / "private" / "data_quality.csv").read_text()
 
 
-def assert_no_leaks(out: Path, secrets: list[str]) -> None:
-    """No record id, comment or timestamp appears in any published output."""
-    assert secrets
-    for path, text in published_text(out).items():
-        leaked = [s for s in secrets if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", text)]
-        assert not leaked, f"{path} contains {leaked[:3]}"
+def test_no_absolute_paths_outside_private(report_dirs):
+    for out in report_dirs.values():
+        assert_absent(out, [str(ROOT), str(out), str(out.parent), ".jakisurvey-cache",
+                            str(Path.home())])
+        book = nbformat.read(out / "notebooks" / "01_respondents.ipynb", as_version=4)
+        injected = next(c for c in book.cells if "injected-parameters" in c.metadata.get("tags", []))
+        assert 'output = ".."' in injected.source and "records = \"" in injected.source
 
 
-def test_no_identifiers_or_free_text_leak(bundled):
-    assert_no_leaks(bundled, private_strings(RECORDS))
-    listing = (bundled / "private" / "data_quality.csv").read_text()
-    assert "SYN-" in listing  # the private listing does name records, for the researchers
+def copied(pandoc_report: Path, tmp_path: Path) -> Path:
+    """A copy of the project folder holding the bundled report (its cache included)."""
+    subprocess.run(["cp", "-a", str(pandoc_report.parent), str(tmp_path / "project")], check=True)
+    return tmp_path / "project" / pandoc_report.name
 
 
-@pytest.fixture(scope="module")
-def other(tmp_path_factory) -> tuple[Path, Path]:
-    """Another valid export (120 respondents, planted comments) with its own study file."""
-    folder = tmp_path_factory.mktemp("other")
-    records = folder / "other.csv"
-    assert jakisurvey("synth", "--n", "120", "--seed", "7", "--out", str(records)).returncode == 0
-    with records.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    for i, row in enumerate(rows):
-        if i % 3 == 0 and row["role"]:
-            row["comments"] = f"{MARKER} note {i}"
-            row["redcap_survey_identifier"] = f"provider{i}@example.org"
-    with records.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    study = yaml.safe_load(STUDY.read_text())
-    study.update(n_invited=400, min_cell=3, country_aliases=str(ROOT / "data" / "country_aliases.csv"),
-                 regions=str(ROOT / "data" / "regions.csv"))
-    (folder / "other.yml").write_text(yaml.safe_dump(study), encoding="utf-8")
-    out = folder / "_output"
-    before = digest(records), digest(folder / "other.yml")
-    result = run_report(records, folder / "other.yml", out)
+def test_an_executed_notebook_reruns_in_its_folder(pandoc_report, tmp_path):
+    import papermill
+
+    out = copied(pandoc_report, tmp_path)
+    here = out / "notebooks" / "02_experience.ipynb"
+    before = nbformat.read(here, as_version=4)
+    rerun = papermill.execute_notebook(str(here), str(here), cwd=str(here.parent),
+                                       progress_bar=False, kernel_name="python3")
+    shown = [[o["data"].get("text/markdown") for o in c.get("outputs", []) if "data" in o]
+             for c in before.cells]
+    assert shown == [[o["data"].get("text/markdown") for o in c.get("outputs", []) if "data" in o]
+                     for c in rerun.cells]
+    from jakisurvey import outdir
+    outdir.check_ours(out)  # it wrote only files of the report (still replaceable)
+
+
+def test_a_second_run_with_nothing_changed_does_nothing(pandoc_report):
+    before = (pandoc_report / ".jakisurvey-report.json").read_text()
+    result = jakisurvey("run", *bundled_inputs(pandoc_report.parent), "--out", str(pandoc_report),
+                        "--renderer", "pandoc")
     assert result.returncode == 0, result.stderr
-    assert (digest(records), digest(folder / "other.yml")) == before
-    return records, out
-
-
-def test_other_export_gives_its_own_numbers(other):
-    records, out = other
-    results = json.loads((out / "results.json").read_text())
-    assert results["n_respondents"] == 120 and results["n_invited"] == 400
-    claims = {c["id"]: c for c in results["claims"]}
-    assert claims["respondents"]["matches"] is False
-    assert claims["respondents"]["reproduced"] == 120
-    html = (out / "report.html").read_text(encoding="utf-8")
-    assert "✗ no" in html and "&lt;3" in html  # a country cell below min_cell = 3
-
-
-def test_planted_marker_never_published(other):
-    records, out = other
-    planted = records.read_text(encoding="utf-8")
-    assert MARKER in planted and "@example.org" in planted
-    assert_no_leaks(out, [MARKER] + private_strings(records))
+    assert "nothing changed" in result.stderr and "running" not in result.stderr
+    assert (pandoc_report / ".jakisurvey-report.json").read_text() == before
 
 
 def test_invalid_input_stops_run_before_anything_is_written(tmp_path):
     bad = tmp_path / "bad.csv"
-    text = RECORDS.read_text(encoding="utf-8").replace("SYN-0002", "SYN-0001", 1)
-    bad.write_text(text, encoding="utf-8")
+    bad.write_text(RECORDS.read_text(encoding="utf-8").replace("SYN-0002", "SYN-0001", 1),
+                   encoding="utf-8")
     result = jakisurvey("run", "--records", str(bad), "--out", str(tmp_path / "out"))
     assert result.returncode == 1
     assert "duplicate record id" in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
 
 
-def test_failing_notebook_keeps_previous_report(tmp_path, monkeypatch):
+@pytest.mark.parametrize("given, message", [
+    ("", "empty"), (".", "current folder"), ("data", "holds the input"),
+    ("data/synthetic/records.csv", "holds the input"), ("src", "did not make"),
+    ("missing/nested/out", "does not exist"), ("..", "current folder")])
+def test_out_refusals_exit_1_before_any_work(given, message, capsys, monkeypatch):
+    from jakisurvey import cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["run", "--out", given, "--renderer", "pandoc"]) == 1
+    error = capsys.readouterr().err
+    assert message in error and "nothing was written" in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1
+
+
+def test_the_project_root_is_refused_from_elsewhere(tmp_path, capsys, monkeypatch):
+    from jakisurvey import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--out", str(ROOT)]) == 1
+    assert "project folder" in capsys.readouterr().err
+
+
+def test_failing_notebook_keeps_previous_report(pandoc_report, tmp_path):
     from jakisurvey import pipeline
 
     notebooks = tmp_path / "notebooks"
@@ -213,30 +273,59 @@ def test_failing_notebook_keeps_previous_report(tmp_path, monkeypatch):
     source.cells = source.cells[:3] + [nbformat.v4.new_code_cell(
         'raise RuntimeError("planted failure")')]
     nbformat.write(source, notebooks / "00_fails.ipynb")
-    monkeypatch.setattr(pipeline, "NOTEBOOKS", notebooks)
     out = tmp_path / "_output"
-    out.mkdir()
-    (out / "report.html").write_text("previous report")
+    subprocess.run(["cp", "-a", str(pandoc_report), str(out)], check=True)
+    before = (out / "report.html").read_bytes()
     inputs = pipeline.Inputs(RECORDS, DICTIONARY, STUDY)
     with pytest.raises(pipeline.NotebookError) as failure:
-        pipeline.run(inputs, out, "pandoc")
+        pipeline.run(inputs, out, pipeline.Options(renderer="pandoc", notebooks=notebooks,
+                                                   say=lambda line: None))
     message = str(failure.value)
     assert "00_fails.ipynb" in message and 'raise RuntimeError("planted failure")' in message
     assert "RuntimeError: planted failure" in message and "unchanged" in message
-    assert (out / "report.html").read_text() == "previous report"
-    kept = tmp_path / "_output.failed" / "00_fails.ipynb"
+    assert (out / "report.html").read_bytes() == before
+    kept = tmp_path / ".jakisurvey-cache" / "failed" / "00_fails.ipynb"
     assert kept.is_file() and "planted failure" in kept.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["_output", "_output.failed", "notebooks"]
+    assert list((tmp_path / ".jakisurvey-cache" / "staging").iterdir()) == []
 
 
-@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH")
-def test_quarto_renders_the_report(tmp_path):
-    out = tmp_path / "_output"
-    result = jakisurvey("run", "--out", str(out), "--renderer", "quarto")
-    assert result.returncode == 0, result.stderr
-    html = (out / "report.html").read_text(encoding="utf-8")
-    for text in SECTIONS + FIGURE_PANELS + ["10 of 10"]:
-        assert text in html, text
-    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', html)
-    text = " ".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages)
-    assert all(s in re.sub(r"\s+", " ", text) for s in SECTIONS)
+def wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> None:
+    """Read a process's standard error until a line contains `text`."""
+    end = time.time() + timeout
+    while time.time() < end:
+        line = process.stderr.readline()
+        if text in line:
+            return
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"never printed {text!r}")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_run_keeps_the_report_and_the_next_run_cleans_up(pandoc_report, tmp_path, how):
+    out = copied(pandoc_report, tmp_path)
+    before = (out / "report.html").read_bytes()
+    command = ["run", *bundled_inputs(out.parent), "--out", str(out), "--renderer", "pandoc"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jakisurvey.cli", *command, "--force"], stderr=subprocess.PIPE,
+        text=True, cwd=ROOT, env={**os.environ, "PATH": tool_path()})
+    wait_for(process, "running")
+    process.send_signal(how)
+    process.wait(timeout=60)
+    assert (out / "report.html").read_bytes() == before
+    staging = out.parent / ".jakisurvey-cache" / "staging"
+    left = list(staging.iterdir())
+    if how == signal.SIGTERM:
+        assert process.returncode == 143 and left == []   # cleaned up like an error
+        assert "terminated" in process.stderr.read()
+    else:
+        assert len(left) == 1                               # only the next run can clean up
+        assert list(left[0].glob(".runtime/kernel-*.json"))  # the kernel's key is in there too
+        ignored = subprocess.run(["git", "check-ignore", "-q",
+                                  ".jakisurvey-cache/staging/" + left[0].name], cwd=ROOT)
+        assert ignored.returncode == 0
+    again = jakisurvey(*command)
+    assert again.returncode == 0, again.stderr
+    assert list(staging.iterdir()) == [] and "nothing changed" in again.stderr
+    if how == signal.SIGKILL:
+        assert "interrupted run" in again.stderr

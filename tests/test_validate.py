@@ -10,23 +10,29 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import DICTIONARY, RECORDS, ROOT, write_csv
+from conftest import DATA, DICTIONARY, RECORDS, ROOT, write_csv
+from jakisurvey.cli import main
 from jakisurvey.codebook import Codebook
-from jakisurvey.errors import DictionaryError
+from jakisurvey.errors import DictionaryError, StudyError
 from jakisurvey.load import InputError, Problem, read_export
+from jakisurvey.results import data_quality
+from jakisurvey.study import load_study
 
 FIXTURES = ROOT / "tests" / "fixtures"
 BAD = FIXTURES / "bad"
 MULTILINE_CUT = "Access differs a lot between centres.\nWould welcome"
+LONGITUDINAL = ("longitudinal or repeating-instrument export", "one row per record",
+                "export the survey's event alone", "Selected instruments and/or events")
 
 # fixture -> [(row, field, value, words the rule must contain)]; row None = whole file
 RECORD_ERRORS = {
@@ -51,10 +57,21 @@ RECORD_ERRORS = {
     "multiline_comment.csv": [(6, "role", "7", "code not defined in the data dictionary")],
     "label_headers.csv": [(1, "", "", "question text", "raw data")],
     "label_values.csv": [(2, "society___2", "PReS", "answer labels, not codes", "raw data")],
+    # one error, not one "duplicate record id" per repeated row
+    "longitudinal.csv": [(3, "record_id", "SYN-0001", "record id also on row 2",
+                          "5 record ids on more than one row", *LONGITUDINAL)],
+    "repeating.csv": [(4, "record_id", "SYN-0002", "record id also on row 3", *LONGITUDINAL)],
+    "two_events.csv": [(5, "redcap_event_name", "survey_arm_2", "records from 2 events",
+                        "first 'survey_arm_1' on row 2", *LONGITUDINAL)],
 }
 RECORD_WARNINGS = {
     "semicolon.csv": [(1, "", "", "semicolon-delimited")],
     "extra_column.csv": [(1, "site_code", "", "not in the data dictionary; ignored")],
+    "many_columns.csv": [(1, "", "", "5,000 columns with the same problem (extra_0001, extra_0002, "
+                          "extra_0003, extra_0004, extra_0005 and 4,995 more): column is not in "
+                          "the data dictionary; ignored")],
+    "one_event.csv": [(1, "redcap_event_name", "", "every record is on one row (event "
+                       "'survey_arm_1'), so the column is ignored")],
     "bom.csv": [],
     "crlf.csv": [],
 }
@@ -72,6 +89,13 @@ DICTIONARY_ERRORS = {
     "dictionary_empty.csv": (None, "", "", "the file is empty"),
     "dictionary_renamed_field.csv": (None, "country", "", "the analysis needs this field",
                                      "the dictionary lacks it"),
+    "dictionary_ranking_twice.csv": (16, "barrier_rank_3", "@RANKING=barrier,2",
+                                     "ranking 'barrier' position 2 is also claimed by field "
+                                     "'barrier_rank_2' (row 15)"),
+    "dictionary_ranking_gap.csv": (16, "barrier_rank_3", "@RANKING=barrier,4",
+                                   "positions 1, 2, 4", "must be positions 1 to 3, without gaps"),
+    "dictionary_ranking_choices.csv": (15, "barrier_rank_2", "@RANKING=barrier,2",
+                                       "the choices differ from those of 'barrier_rank_1'"),
 }
 ALL = {**RECORD_ERRORS, **RECORD_WARNINGS, **DICTIONARY_ERRORS}
 
@@ -83,17 +107,24 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=300)
 
 
+def main_output(*args: str) -> subprocess.CompletedProcess:
+    """The command line's exit status and output, run in this process (no import time)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        status = main(list(args))
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+
+
 def validate_cli(name: str) -> subprocess.CompletedProcess:
     """`jakisurvey validate` on one fixture (a dictionary fixture with the bundled records)."""
     option = "--dictionary" if name.startswith("dictionary_") else "--records"
-    return cli("validate", option, str(BAD / name))
+    return main_output("validate", option, str(BAD / name))
 
 
 @pytest.fixture(scope="module")
 def validated() -> dict[str, subprocess.CompletedProcess]:
-    """Every fixture validated once, a few at a time (each run pays the import time)."""
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        return dict(zip(ALL, pool.map(validate_cli, ALL)))
+    """Every fixture validated once (in this process; tests below also run fresh interpreters)."""
+    return {name: validate_cli(name) for name in ALL}
 
 
 def prefix(severity: str, name: str, row: int | None, field: str) -> str:
@@ -191,10 +222,16 @@ def test_run_refuses_bad_records_before_executing_anything(tmp_path):
     assert list(tmp_path.iterdir()) == []            # no report, no staging, no .failed folder
 
 
+def test_a_fresh_interpreter_prints_the_same_lines_as_the_in_process_runs(validated):
+    for name in ("longitudinal.csv", "dictionary_ranking_twice.csv"):
+        option = "--dictionary" if name.startswith("dictionary_") else "--records"
+        result = cli("validate", option, str(BAD / name))
+        assert (result.returncode, result.stdout, result.stderr) == \
+            (validated[name].returncode, validated[name].stdout, validated[name].stderr)
+
+
 @pytest.mark.parametrize("name", [*RECORD_ERRORS, *DICTIONARY_ERRORS])
 def test_run_refuses_every_bad_input_the_way_validate_does(validated, name, tmp_path, capsys):
-    from jakisurvey.cli import main
-
     option = "--dictionary" if name.startswith("dictionary_") else "--records"
     assert main(["run", option, str(BAD / name), "--out", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err
@@ -302,3 +339,169 @@ def test_band_annotation_must_give_one_end_per_choice(tmp_path):
     with pytest.raises(DictionaryError, match=r"^dictionary.csv: field 'jaki_n_patients', "
                                                r"value '@BAND-LOWER=1,2,6,11,21': .*5 comma"):
         Codebook.from_csv(path)
+
+
+# --- large and wide exports ------------------------------------------------------------------
+
+def test_a_50_mb_cell_in_a_valid_export_is_read(codebook, tmp_path):
+    frame, _ = read_export(BAD / "bom.csv", codebook)
+    comment = "word " * 10_000_000                       # 50 MB of free text in one cell
+    frame.loc[3, "comments"] = "COMMENT"
+    path = write_csv(tmp_path / "long_comment.csv", list(frame.columns), frame.values.tolist())
+    path.write_text(path.read_text(encoding="utf-8").replace("COMMENT", comment), encoding="utf-8")
+    default = csv.field_size_limit(128 * 1024)           # the csv module's default, as at start-up
+    try:
+        read, problems = read_export(path, codebook)
+    finally:
+        csv.field_size_limit(default)
+    assert problems == []
+    assert read.loc[3, "comments"] == comment.strip()
+    assert read.drop(columns="comments").equals(frame.drop(columns="comments"))
+
+
+def test_many_unknown_columns_are_one_data_quality_entry(codebook):
+    _, problems = read_export(BAD / "many_columns.csv", codebook)
+    assert len(problems) == 1
+    assert data_quality(problems) == [{"field": "", "problem": problems[0].rule, "n": 1}]
+
+
+def test_any_rule_broken_by_many_columns_is_one_line(codebook, tmp_path):
+    frame, _ = read_export(BAD / "bom.csv", codebook)
+    dropped = [c for c in frame.columns if c.startswith(("concomitant", "jaki_consider"))]
+    frame = frame.drop(columns=dropped)                  # 15 dictionary columns missing
+    path = write_csv(tmp_path / "old_instrument.csv", list(frame.columns), frame.values.tolist())
+    problems = load_problems(path, codebook)
+    assert [p.message() for p in problems] == [
+        "error: old_instrument.csv: row 1: 15 columns with the same problem (jaki_consider___1, "
+        "jaki_consider___2, jaki_consider___3, jaki_consider___4, jaki_consider___5 and 10 more): "
+        "column of the data dictionary is missing from the export (export all fields of the "
+        "instrument)"]
+
+
+def test_ten_unknown_columns_are_still_listed_one_by_one(codebook, tmp_path):
+    frame, _ = read_export(BAD / "bom.csv", codebook)
+    for i in range(10):
+        frame[f"site_{i}"] = "x"
+    path = write_csv(tmp_path / "ten.csv", list(frame.columns), frame.values.tolist())
+    _, problems = read_export(path, codebook)
+    assert [p.field for p in problems] == [f"site_{i}" for i in range(10)]
+
+
+def test_a_header_name_is_shown_on_one_short_line(codebook, tmp_path):
+    frame, _ = read_export(BAD / "bom.csv", codebook)
+    frame["note\nabout " + "x" * 100] = ""
+    path = write_csv(tmp_path / "odd_header.csv", list(frame.columns), frame.values.tolist())
+    _, problems = read_export(path, codebook)
+    shown = "note about " + "x" * 26 + "..."              # 40 characters in all
+    assert [p.message() for p in problems] == [
+        f"warning: odd_header.csv: row 1, field '{shown}': column is not in the data dictionary; "
+        "ignored"]
+
+
+def test_longitudinal_export_of_the_bundled_records_is_one_error(codebook, tmp_path):
+    with RECORDS.open(encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    events = [[r[0], "survey_arm_1", *r[1:]] for r in rows] + \
+             [[r[0], "followup_arm_1", *[""] * (len(r) - 1)] for r in rows]
+    path = write_csv(tmp_path / "events.csv", [header[0], "redcap_event_name", *header[1:]],
+                     events)
+    problems = load_problems(path, codebook)
+    assert len(problems) == 1
+    assert problems[0].rule.startswith(f"record id also on row 2 ({len(rows)} record ids on more "
+                                       "than one row): this is a longitudinal")
+
+
+# --- the study file's claims -----------------------------------------------------------------
+
+GOOD_CLAIM = "{id: n, claim: Respondents, published: 229, check: equals, result: n_respondents}"
+# claims setting -> the message after the file name
+BAD_CLAIMS = {
+    "5": "'claims' must be a list of claims",
+    "{n: 229}": "'claims' must be a list of claims",
+    "[5]": "claim 1: must be a mapping with keys id, claim, published, check, result (found 5)",
+    f"[{GOOD_CLAIM}, {GOOD_CLAIM}]": "claim 'n', key 'id': also the id of claim 1",
+    "[{id: n, claim: R, published: 229, check: equals}]":
+        "claim 'n', key 'result': missing; every claim needs id, claim, published, check, result",
+    "[{claim: R, published: 229, check: equals, result: n_respondents}]":
+        "claim 1, key 'id': missing",
+    "[{id: 7, claim: R, published: 229, check: equals, result: x}]":
+        "claim 1, key 'id': must be a non-empty text (found 7)",
+    "[{id: n, claim: R, published: 229, check: equals, result: ''}]":
+        "claim 'n', key 'result': must be a non-empty text (found '')",
+    "[{id: n, claim: R, published: 229, check: same, result: x}]":
+        "claim 'n', key 'check': 'same' is not one of equals, percent, over, leading",
+    "[{id: n, claim: R, published: '229', check: equals, result: x}]":
+        "claim 'n', key 'published': check 'equals' needs a whole number of at least 0 (a count, "
+        "written without quotes) (found '229')",
+    "[{id: n, claim: R, published: true, check: equals, result: x}]":
+        "claim 'n', key 'published': check 'equals' needs a whole number",
+    "[{id: n, claim: R, published: 450.5, check: over, result: x}]":
+        "claim 'n', key 'published': check 'over' needs a whole number",
+    "[{id: p, claim: R, published: [18], check: percent, result: x}]":
+        "claim 'p', key 'published': check 'percent' needs a whole-number percentage from 0 to "
+        "100",
+    "[{id: p, claim: R, published: '18%', check: percent, result: x}]":
+        "claim 'p', key 'published': check 'percent' needs a whole-number percentage",
+    "[{id: p, claim: R, published: 101, check: percent, result: x}]":
+        "claim 'p', key 'published': check 'percent' needs a whole-number percentage",
+    "[{id: p, claim: R, published: 17.5, check: percent, result: x}]":
+        "claim 'p', key 'published': check 'percent' needs a whole-number percentage",
+    "[{id: r, claim: R, published: 1, check: leading, result: x}]":
+        "claim 'r', key 'published': check 'leading' needs a non-empty list of distinct whole "
+        "numbers",
+    "[{id: r, claim: R, published: [], check: leading, result: x}]":
+        "claim 'r', key 'published': check 'leading' needs a non-empty list",
+    "[{id: r, claim: R, published: [1, 1], check: leading, result: x}]":
+        "claim 'r', key 'published': check 'leading' needs a non-empty list of distinct",
+    "[{id: r, claim: R, published: [1, '2'], check: leading, result: x}]":
+        "claim 'r', key 'published': check 'leading' needs a non-empty list of distinct whole",
+}
+
+
+def study_file(tmp_path: Path, claims: str) -> Path:
+    """A study file with the given claims setting (and the project's country files)."""
+    path = tmp_path / "study.yml"
+    path.write_text(f"n_invited: 1272\ncountry_aliases: {DATA / 'country_aliases.csv'}\n"
+                    f"regions: {DATA / 'regions.csv'}\nclaims: {claims}\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("claims", BAD_CLAIMS)
+def test_a_claim_of_the_wrong_shape_is_refused_naming_file_claim_and_key(tmp_path, claims):
+    path = study_file(tmp_path, claims)
+    with pytest.raises(StudyError) as raised:
+        load_study(path)
+    assert str(raised.value).startswith(f"{path}: {BAD_CLAIMS[claims]}"), str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_validate_refuses_claims_that_are_not_a_list_in_one_line(tmp_path):
+    result = main_output("validate", "--study", str(study_file(tmp_path, "5")))
+    assert (result.returncode, result.stdout) == (1, "")
+    path = tmp_path / "study.yml"
+    assert result.stderr == f"error: {path}: 'claims' must be a list of claims, " \
+        "one '- {id: ..., claim: ..., published: ..., check: ..., result: ...}' line each " \
+        "(found 5)\n"
+
+
+def test_claims_of_the_right_types_are_read(tmp_path):
+    claims = ("[{id: n, claim: R, published: 0, check: equals, result: n_respondents},"
+              " {id: p, claim: P, published: 18.0, check: percent, result: response},"
+              " {id: r, claim: B, published: [2, 1], check: leading, result: barrier_ranking}]")
+    study = load_study(study_file(tmp_path, claims))
+    assert [(c.id, c.published, type(c.published)) for c in study.claims] == \
+        [("n", 0, int), ("p", 18, int), ("r", [2, 1], list)]
+    assert load_study(study_file(tmp_path, "")).claims == ()
+    assert len(load_study(DATA / "study.yml").claims) == 10
+
+
+def test_a_dictionary_label_longer_than_128_kib_is_read(tmp_path):
+    label = "Which medications? " + "(long help text) " * 10_000     # 170 kB
+    text = DICTIONARY.read_text(encoding="utf-8").replace("Any other comments?", label)
+    path = tmp_path / "dictionary.csv"
+    path.write_text(text, encoding="utf-8")
+    default = csv.field_size_limit(128 * 1024)
+    try:
+        assert Codebook.from_csv(path)["comments"].label == label.strip()
+    finally:
+        csv.field_size_limit(default)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -20,17 +22,21 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="check the inputs, execute the notebooks, render the report")
     add_inputs(run)
     run.add_argument("--study", type=Path, default=pipeline.DEFAULT_STUDY)
-    run.add_argument("--out", type=Path, default=pipeline.DEFAULT_OUT)
+    run.add_argument("--out", default=str(pipeline.DEFAULT_OUT),
+                     help="the report folder (made by this tool, or new; default: _output)")
     run.add_argument("--renderer", choices=["auto", "quarto", "pandoc"], default="auto")
+    run.add_argument("--force", action="store_true",
+                     help="ignore the cache: execute every notebook and render again")
+    run.add_argument("--jobs", type=jobs_number, default=os.cpu_count() or 1,
+                     help="notebooks executed in parallel (default: the number of cores)")
+    run.add_argument("--quiet", action="store_true", help="print only the final line and errors")
     validate = commands.add_parser("validate", help="check a records export and list its problems")
     add_inputs(validate)
     validate.add_argument("--study", type=Path, default=pipeline.DEFAULT_STUDY)
-    synth = commands.add_parser("synth", help="write a synthetic records export")
-    synth.add_argument("--n", type=int, default=229, help="number of respondents")
-    synth.add_argument("--seed", type=int, required=True)
-    synth.add_argument("--out", type=Path, required=True)
-    synth.add_argument("--dictionary", type=Path, default=pipeline.DEFAULT_DICTIONARY)
-    synth.add_argument("--targets", type=Path, default=SYNTH_TARGETS)
+    add_synth(commands)
+    quarto = commands.add_parser("quarto", help="the steps `quarto render` runs at the project "
+                                                "root (see _quarto.yml); not for direct use")
+    quarto.add_argument("step", choices=["pre-render", "post-render"])
     return main
 
 
@@ -47,14 +53,29 @@ def inputs(args: argparse.Namespace) -> pipeline.Inputs:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report."""
-    out = pipeline.run(inputs(args), args.out, args.renderer)
-    print(f"Report written to {out}: report.html, report.pdf, results.json")
+    options = pipeline.Options(renderer=args.renderer, force=args.force, jobs=args.jobs)
+    if args.quiet:
+        options.say = lambda line: None
+    out = pipeline.run(inputs(args), args.out, options)
+    print(f"Report in {out}: report.html, report.pdf, results.json")
+    return 0
+
+
+def quarto(args: argparse.Namespace) -> int:
+    """Quarto's pre-render or post-render step for the project being rendered."""
+    project = Path(os.environ.get("QUARTO_PROJECT_DIR") or Path.cwd()).resolve()
+    step = pipeline.quarto_pre_render if args.step == "pre-render" else pipeline.quarto_post_render
+    step(project)
     return 0
 
 
 def validate(args: argparse.Namespace) -> int:
     """Check a records export; 0 when it can be analysed (warnings printed), 1 otherwise."""
-    *_, survey = pipeline.check_inputs(inputs(args))
+    from .results import compute_results
+
+    checked = pipeline.check_inputs(inputs(args))
+    survey = checked.survey
+    compute_results(survey, checked.study, {})
     for problem in survey.problems:
         print(problem.message())
     print(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "
@@ -62,20 +83,79 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def jobs_number(text: str) -> int:
+    """--jobs: at least one kernel."""
+    return whole_number(text, 1, 64)
+
+
+def add_synth(commands: argparse._SubParsersAction) -> None:
+    """The synth command and its options."""
+    synth = commands.add_parser("synth", help="write a synthetic records export")
+    synth.add_argument("--n", type=respondents_number, default=229, help="number of respondents")
+    synth.add_argument("--seed", type=seed_number, required=True,
+                       help="random seed, a whole number of at least 0")
+    synth.add_argument("--out", type=file_path, required=True, help="the CSV file to write")
+    synth.add_argument("--force", action="store_true", help="replace --out if it exists")
+    synth.add_argument("--dictionary", type=Path, default=pipeline.DEFAULT_DICTIONARY)
+    synth.add_argument("--targets", type=Path, default=SYNTH_TARGETS)
+
+
+def whole_number(text: str, minimum: int, maximum: int | None = None) -> int:
+    """A whole number in range, or an argparse usage error saying what is allowed."""
+    allowed = f"from {minimum:,} to {maximum:,}" if maximum else f"of at least {minimum:,}"
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        raise argparse.ArgumentTypeError(f"must be a whole number {allowed} (got '{text}')")
+    return value
+
+
+def seed_number(text: str) -> int:
+    """--seed: numpy's seeds are whole numbers of at least 0."""
+    return whole_number(text, 0)
+
+
+def respondents_number(text: str) -> int:
+    """--n: as many respondents as the generator can make."""
+    from .synth import MAX_N, MIN_N
+
+    return whole_number(text, MIN_N, MAX_N)
+
+
+def file_path(text: str) -> Path:
+    """A non-empty path (an unset shell variable gives '')."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file (got an empty path)")
+    return Path(text)
+
+
 def synth(args: argparse.Namespace) -> int:
-    """Write a synthetic export."""
+    """Write a synthetic export (refusing to replace a file unless --force)."""
     from .synth import write_synthetic
 
-    write_synthetic(args.n, args.seed, args.out, args.dictionary, args.targets)
+    write_synthetic(args.n, args.seed, args.out, args.dictionary, args.targets, force=args.force)
     print(f"Synthetic records written to {args.out}")
     return 0
+
+
+class Terminated(BaseException):
+    """SIGTERM: stop and clean up as an interrupt does."""
+
+
+def terminate(signum: int, frame: object) -> None:
+    """Turn SIGTERM into an exception, so the run removes what it was building."""
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors the user can act on are printed without a traceback, exit 1."""
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        return {"run": run, "validate": validate, "synth": synth}[args.command](args)
+        return {"run": run, "validate": validate, "synth": synth,
+                "quarto": quarto}[args.command](args)
     except InputError as error:
         print(error, file=sys.stderr)
         print(f"{len(error.problems)} problem(s): nothing was analysed.", file=sys.stderr)
@@ -83,9 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     except SurveyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}; nothing was changed", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted; nothing was changed", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated; nothing was changed", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DictionaryError
-from .textfile import NotText, read_utf8
+from .textfile import NotText, allow_long_cells, read_utf8
 
 # REDCap's standard data-dictionary headers, in order.
 REDCAP_HEADERS = (
@@ -37,6 +37,7 @@ CODED_TYPES = {"radio", "dropdown", "yesno"}
 YESNO_CHOICES = {1: "Yes", 0: "No"}
 CONDITION = re.compile(r"^\[(\w+)\]\s*=\s*'(-?\d+)'$")
 RANKING_TAG = re.compile(r"@RANKING=(\w+),(\d+)")
+RANKING_TYPES = {"radio", "dropdown"}
 NONE_TAG = re.compile(r"@NONEOFTHEABOVE='?(\d+)'?")
 BAND_TAG = re.compile(r"@BAND-(LOWER|UPPER)=([\d,]*)")
 # What the analysis (survey.py, stats.py, the notebooks) refers to by name, with usable types.
@@ -176,7 +177,9 @@ def read_dictionary_text(path: Path) -> str:
 
 def dictionary_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(file row, cells by column) for each dictionary row, checking the REDCap columns."""
-    reader = csv.DictReader(io.StringIO(read_dictionary_text(path), newline=""))
+    text = read_dictionary_text(path)
+    allow_long_cells()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     rows, start = [], 2
     try:
         header = reader.fieldnames or []
@@ -200,9 +203,11 @@ def dictionary_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 class Codebook:
     """The instrument: fields in order, their codes and labels, and derived structure."""
 
-    def __init__(self, fields: list[Field], source: Path | None = None) -> None:
+    def __init__(self, fields: list[Field], source: Path | None = None,
+                 lines: dict[str, int] | None = None) -> None:
         self.fields = {f.name: f for f in fields}
         self.source = source
+        self.lines = lines or {}   # field name -> row of the dictionary file (header = 1)
         self.form = fields[0].form
         self.record_id = fields[0].name
 
@@ -219,13 +224,14 @@ class Codebook:
             if field.name in seen:
                 raise problem(path, "field is defined twice", line, field.name)
             seen.add(field.name)
-        book = cls(fields, path)
+        book = cls(fields, path, {field.name: line for (line, _), field in zip(rows, fields)})
         book.check()
         return book
 
     def check(self) -> None:
         """Check branching, and that the fields the analysis uses are defined and usable."""
         self.check_branching()
+        self.check_rankings()
         for name, types in ANALYSED_FIELDS.items():
             found = self.fields.get(name)
             if found is None or found.type not in types:
@@ -258,6 +264,53 @@ class Codebook:
                                                "choice of an earlier field", None, field.name)
             seen.add(field.name)
 
+    def ranking_positions(self) -> dict[str, dict[int, list[Field]]]:
+        """The fields of each @RANKING=name,position annotation, by ranking and position."""
+        positions: dict[str, dict[int, list[Field]]] = {}
+        for field in self.fields.values():
+            tag = RANKING_TAG.search(field.annotation)
+            if tag:
+                by_position = positions.setdefault(tag.group(1), {})
+                by_position.setdefault(int(tag.group(2)), []).append(field)
+        return positions
+
+    def check_rankings(self) -> None:
+        """Each ranking: one dropdown/radio field per position 1..K, all with the same choices."""
+        for name, by_position in self.ranking_positions().items():
+            for position, fields in sorted(by_position.items()):
+                if len(fields) > 1:
+                    first, other = fields[0], fields[1]
+                    raise self.ranking_problem(
+                        other, f"ranking '{name}' position {position} is also claimed by field "
+                               f"'{first.name}'{self.row_of(first)}; each position needs exactly "
+                               "one field")
+            expected = list(range(1, len(by_position) + 1))
+            if sorted(by_position) != expected:
+                wrong = next(p for p in sorted(by_position) if p not in expected)
+                raise self.ranking_problem(
+                    by_position[wrong][0], f"ranking '{name}' has positions "
+                    f"{', '.join(map(str, sorted(by_position)))}; its {len(by_position)} fields "
+                    f"must be positions 1 to {len(by_position)}, without gaps")
+            fields = [by_position[p][0] for p in expected]
+            for field in fields:
+                if field.type not in RANKING_TYPES:
+                    raise self.ranking_problem(field, f"a ranking field must be of type dropdown "
+                                                      f"or radio, not '{field.type}'")
+                if field.choices != fields[0].choices:
+                    raise self.ranking_problem(
+                        field, f"the choices differ from those of '{fields[0].name}' (position 1) "
+                               f"of ranking '{name}'; every position of a ranking needs the same "
+                               "codes and labels")
+
+    def row_of(self, field: Field) -> str:
+        """' (row N)' for a field read from a file, else ''."""
+        return f" (row {self.lines[field.name]})" if field.name in self.lines else ""
+
+    def ranking_problem(self, field: Field, rule: str) -> DictionaryError:
+        """A dictionary error about a ranking field, naming its row, name and annotation."""
+        return problem(self.source, rule, self.lines.get(field.name), field.name,
+                       RANKING_TAG.search(field.annotation).group(0))
+
     @property
     def system_columns(self) -> list[str]:
         """REDCap system columns a raw export may carry."""
@@ -275,15 +328,10 @@ class Codebook:
 
     @property
     def rankings(self) -> dict[str, Ranking]:
-        """Ranking questions from @RANKING=name,position annotations."""
-        positions: dict[str, dict[int, Field]] = {}
-        for field in self.fields.values():
-            tag = RANKING_TAG.search(field.annotation)
-            if tag:
-                positions.setdefault(tag.group(1), {})[int(tag.group(2))] = field
-        return {name: Ranking(name, tuple(by_pos[p].name for p in sorted(by_pos)),
-                              by_pos[min(by_pos)].choices)
-                for name, by_pos in positions.items()}
+        """Ranking questions from @RANKING=name,position annotations (checked when read)."""
+        return {name: Ranking(name, tuple(by_pos[p][0].name for p in sorted(by_pos)),
+                              by_pos[min(by_pos)][0].choices)
+                for name, by_pos in self.ranking_positions().items()}
 
     def band_bounds(self, field: str) -> tuple[dict[int, int], dict[int, int | None]]:
         """Lower and upper ends of a banded count (@BAND-LOWER/@BAND-UPPER; empty = open)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
@@ -13,15 +14,27 @@ import pandas as pd
 
 from .codebook import CODED_TYPES, Codebook
 from .errors import SurveyError
-from .textfile import NotText, read_utf8
+from .textfile import NotText, csv_reader, read_utf8
 
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 MAX_LISTED = 50
+FIELDS_LISTED = 10   # a rule broken by more fields than this is one summary line ...
+NAMES_SHOWN = 5      # ... naming the first few fields
+SHOWN_CHARS = 40     # values (and field names) longer than this are cut in a problem line
 NOT_UTF8 = ("this text is not UTF-8 (the file looks Latin-1/Windows-encoded); export the file "
             "again as UTF-8 (in Excel: save as 'CSV UTF-8 (Comma delimited)')")
 LABEL_RULE = "this is an answer label, not a code"
 RAW_EXPORT = "export 'CSV / Microsoft Excel (raw data)' from REDCap instead"
+UNKNOWN_COLUMN = "column is not in the data dictionary; ignored"
+# REDCap's columns of a longitudinal project or of repeating instruments.
+LAYOUT_COLUMNS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
+LONGITUDINAL = ("this is a longitudinal or repeating-instrument export (one row per record and "
+                "event or repeat; columns redcap_event_name, redcap_repeat_instrument, "
+                "redcap_repeat_instance), but the analysis needs one row per record: export the "
+                "survey's event alone (in REDCap: 'Data Exports', 'Selected instruments and/or "
+                "events' with only the survey's instrument and event ticked, or a report filtered "
+                "to that event and, if the survey repeats, to one instance)")
 
 
 @dataclass(frozen=True)
@@ -39,11 +52,15 @@ class Problem:
     def message(self) -> str:
         """One line a researcher can act on: file, row, field, value and rule."""
         where = f"row {self.row}" if self.row else "whole file"
-        value = " ".join(self.value.split())
-        value = value if len(value) <= 40 else value[:37] + "..."
-        field = f", field '{self.field}'" if self.field else ""
-        shown = f", value '{value}'" if self.value else ""
+        field = f", field '{one_line(self.field)}'" if self.field else ""
+        shown = f", value '{one_line(self.value)}'" if self.value else ""
         return f"{self.severity}: {self.file}: {where}{field}{shown}: {self.rule}"
+
+
+def one_line(text: str) -> str:
+    """Text from a cell as a problem line shows it: one line, at most SHOWN_CHARS characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 class InputError(SurveyError):
@@ -88,7 +105,7 @@ def encoding_problems(data: bytes, line: int | None, path: Path) -> list[Problem
     text = data.removeprefix(codecs.BOM_UTF8).decode("latin-1")
     header_line = text.split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_reader(text, delimiter=delimiter)
     problems, header, start = [], [], 1
     try:
         for cells in reader:
@@ -122,23 +139,25 @@ def choose_delimiter(header_line: str, codebook: Codebook, path: Path) -> str:
     raise AssertionError("unreachable")
 
 
-def split_rows(text: str, delimiter: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Split CSV text into a header and (file row number, cells) pairs."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows: list[tuple[int, list[str]]] = []
+def split_rows(text: str, delimiter: str,
+               path: Path) -> tuple[list[str], list[int], list[list[str]]]:
+    """Split CSV text into the header, each record's file row number and its cells."""
+    reader = csv_reader(text, delimiter=delimiter, strict=True)
+    rows: list[int] = []
+    body: list[list[str]] = []
     start = 1
     try:
         for cells in reader:
             if cells:
-                rows.append((start, cells))
+                rows.append(start)
+                body.append(cells)
             start = reader.line_num + 1
     except csv.Error as error:
-        header = rows[0][1] if rows else []
+        header = body[0] if body else []
         raise InputError([unreadable_row(text, start, delimiter, header, error, path)]) from None
-    header, body = rows[0][1], rows[1:]
-    if not body:
+    if len(body) < 2:
         fail(path, "the file has a header row but no records; export the records again from REDCap")
-    return [h.strip() for h in header], body
+    return [h.strip() for h in body[0]], rows[1:], body[1:]
 
 
 def unreadable_row(text: str, start: int, delimiter: str, header: list[str], error: csv.Error,
@@ -148,7 +167,7 @@ def unreadable_row(text: str, start: int, delimiter: str, header: list[str], err
     if rest.count('"') % 2 == 0:
         return Problem(path.name, start, "", "", f"this row cannot be read as CSV ({error}): a "
                        "quote mark may be misplaced (hand-edited?); export the file again")
-    cells = next(csv.reader(io.StringIO(rest, newline=""), delimiter=delimiter))
+    cells = next(csv_reader(rest, delimiter=delimiter))
     field = header[len(cells) - 1].strip() if len(cells) <= len(header) else ""
     return Problem(path.name, start, field, cells[-1],
                    "a quoted cell starting on this row is never closed: the file looks truncated "
@@ -156,10 +175,11 @@ def unreadable_row(text: str, start: int, delimiter: str, header: list[str], err
                    "mark; export it again")
 
 
-def check_shape(header: list[str], body: list[tuple[int, list[str]]], path: Path) -> list[Problem]:
+def check_shape(header: list[str], rows: list[int], body: list[list[str]],
+                path: Path) -> list[Problem]:
     """Every row must have as many cells as the header; a short last row means truncation."""
     problems = []
-    for index, (row, cells) in enumerate(body):
+    for index, (row, cells) in enumerate(zip(rows, body)):
         if len(cells) == len(header):
             continue
         if index == len(body) - 1 and len(cells) < len(header):
@@ -175,18 +195,51 @@ def check_shape(header: list[str], body: list[tuple[int, list[str]]], path: Path
     return problems
 
 
+def known_columns(codebook: Codebook) -> set[str]:
+    """Every column a raw export of this instrument may hold."""
+    return set(codebook.columns) | set(codebook.system_columns) | set(LAYOUT_COLUMNS)
+
+
 def check_header(header: list[str], codebook: Codebook, path: Path) -> list[Problem]:
     """Dictionary columns must be present once; unknown columns are reported as warnings."""
+    counts = Counter(header)
     problems = [Problem(path.name, 1, name, "", "column appears more than once in the header")
-                for name in sorted({h for h in header if header.count(h) > 1})]
-    known = set(codebook.columns) | set(codebook.system_columns)
+                for name in sorted(name for name, n in counts.items() if n > 1)]
+    known = known_columns(codebook)
     problems += [Problem(path.name, 1, column, "", "column of the data dictionary is missing "
                          "from the export (export all fields of the instrument)")
-                 for column in codebook.columns if column not in header]
-    problems += [Problem(path.name, 1, column, "", "column is not in the data dictionary; ignored",
-                         severity="warning")
+                 for column in codebook.columns if column not in counts]
+    problems += [Problem(path.name, 1, column, "", UNKNOWN_COLUMN, severity="warning")
                  for column in header if column not in known]
-    return problems
+    return summarise_fields(problems)
+
+
+def summarise_fields(problems: list[Problem]) -> list[Problem]:
+    """A rule broken by many fields: one problem saying how many, naming the first few."""
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.severity, p.rule), []).append(p)
+    summarised = []
+    for (_, rule), group in groups.items():
+        fields = list(dict.fromkeys(p.field for p in group))
+        if len(fields) <= FIELDS_LISTED:
+            summarised += group
+            continue
+        names = ", ".join(one_line(f) for f in fields[:NAMES_SHOWN])
+        summarised.append(replace(group[0], field="", value="", record_id="", rule=(
+            f"{len(fields):,} columns with the same problem ({names} and "
+            f"{len(fields) - NAMES_SHOWN:,} more): {rule}")))
+    return summarised
+
+
+def records_frame(header: list[str], rows: list[int], body: list[list[str]],
+                  columns: list[str]) -> pd.DataFrame:
+    """The chosen columns as a frame of stripped strings, indexed by file row."""
+    position = {name: header.index(name) for name in columns}
+    frame = pd.DataFrame({name: [cells[i].strip() for cells in body]
+                          for name, i in position.items()}, columns=columns, dtype="str")
+    frame.index = pd.Index(rows, name="row")
+    return frame
 
 
 def read_export(path: Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Problem]]:
@@ -195,21 +248,50 @@ def read_export(path: Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Prob
     text = read_text(path)
     header_line = text.split("\n", 1)[0]
     delimiter = choose_delimiter(header_line, codebook, path)
-    header, body = split_rows(text, delimiter, path)
-    problems = check_header(header, codebook, path) + check_shape(header, body, path)
+    header, rows, body = split_rows(text, delimiter, path)
+    shape = check_shape(header, rows, body, path)
+    problems = check_header(header, codebook, path) + shape
     if delimiter != ",":
         problems.append(Problem(path.name, 1, "", "", f"{DELIMITER_NAMES[delimiter]}-delimited file "
                                 "(as Excel writes in some locales); read with that delimiter",
                                 severity="warning"))
+    if shape:
+        raise_errors(problems)
+    known = known_columns(codebook)
+    frame = records_frame(header, rows, body, list(dict.fromkeys(c for c in header if c in known)))
+    problems += check_layout(frame, codebook, path)
     raise_errors(problems)
-    columns = [c for c in header if c in set(codebook.columns) | set(codebook.system_columns)]
-    frame = pd.DataFrame([[cell.strip() for cell in cells] for _, cells in body],
-                         columns=header, dtype="str")
-    frame = frame.loc[:, ~frame.columns.duplicated()][columns]
-    frame.index = pd.Index([row for row, _ in body], name="row")
+    frame = frame.drop(columns=[c for c in LAYOUT_COLUMNS if c in frame])
     problems += check_cells(frame, codebook, path)
     raise_errors(problems)
     return frame, problems
+
+
+def check_layout(frame: pd.DataFrame, codebook: Codebook, path: Path) -> list[Problem]:
+    """A longitudinal or repeating-instrument export is refused unless it has one row per record."""
+    present = [c for c in LAYOUT_COLUMNS if c in frame]
+    if not present:
+        return []
+    ids = frame[codebook.record_id]
+    repeated = ids[(ids != "") & ids.duplicated()]
+    if len(repeated):
+        row, value = repeated.index[0], repeated.iloc[0]
+        first = ids.index[ids == value][0]
+        n = repeated.nunique()
+        return [Problem(path.name, row, codebook.record_id, value,
+                        f"record id also on row {first} ({n:,} record id{'s' * (n > 1)} on more "
+                        f"than one row): {LONGITUDINAL}", record_id=value)]
+    events = frame.get("redcap_event_name", pd.Series("", index=frame.index, dtype="str"))
+    named = events[events != ""]
+    if named.nunique() > 1:
+        row = named.index[named != named.iloc[0]][0]
+        return [Problem(path.name, row, "redcap_event_name", named[row],
+                        f"records from {named.nunique()} events (first '{one_line(named.iloc[0])}'"
+                        f" on row {named.index[0]}): {LONGITUDINAL}")]
+    event = f" (event '{one_line(named.iloc[0])}')" if len(named) else ""
+    return [Problem(path.name, 1, column, "", f"REDCap longitudinal/repeating-instrument column; "
+                    f"every record is on one row{event}, so the column is ignored",
+                    severity="warning") for column in present]
 
 
 def raise_errors(problems: list[Problem]) -> None:

@@ -1,251 +1,302 @@
-"""One run: check the inputs, compute results.json, execute the notebooks, render the report."""
+"""One run: check the inputs and the report folder, execute the notebooks, render, publish.
+
+Everything is built in a staging folder beside the report folder and published in one step;
+results that did not change are taken from the cache; a run with nothing changed does nothing.
+"""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import hashlib
 import json
 import os
-import platform
-import re
 import shutil
 import sys
-import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass
-from importlib import metadata
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
-from . import __version__
-from .codebook import Codebook
-from .countries import CountryResolver
-from .errors import SurveyError
-from .render import ANSI, choose_renderer, render_notebook_view, render_report
-from .results import compute_results
-from .study import Study, load_study
-from .survey import Survey, load_survey
+from . import outdir
+from .cache import Cache, digest, software
+from .cells import NOTEBOOKS, PATTERN
+from .execute import NotebookError, execute_all, plan
+from .inputs import Checked, Inputs, check_inputs, hashes, study_files
 
-PROJECT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = PROJECT / "notebooks"
+PROJECT = NOTEBOOKS.parent
 QUARTO_CONFIG = PROJECT / "_quarto.yml"
 DEFAULT_RECORDS = PROJECT / "data" / "synthetic" / "records.csv"
 DEFAULT_DICTIONARY = PROJECT / "data" / "data_dictionary.csv"
 DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
-HIDDEN_TAGS = {"parameters", "injected-parameters"}
+QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
+
+__all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
 
-class NotebookError(SurveyError):
-    """A notebook failed; the partially executed copy is kept for inspection."""
+def to_stderr(line: str) -> None:
+    """Progress on standard error, one line per step."""
+    print(line, file=sys.stderr, flush=True)
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """The three input files of a run."""
+@dataclass
+class Options:
+    """How a run goes: renderer, cache, parallel kernels, progress."""
 
-    records: Path
-    dictionary: Path
-    study: Path
-
-    def hashes(self) -> dict[str, str]:
-        """SHA-256 of each input by role."""
-        return {name: sha256(path) for name, path in self.paths().items()}
-
-    def paths(self) -> dict[str, Path]:
-        """The inputs by role."""
-        return {"records": self.records, "dictionary": self.dictionary, "study": self.study}
+    renderer: str = "auto"
+    force: bool = False
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    say: object = to_stderr
+    config: Path = QUARTO_CONFIG
+    notebooks: Path = NOTEBOOKS
+    render: bool = True   # False: up to the report notebook (Quarto's pre-render step)
 
 
-def sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (read-only)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_inputs(inputs: Inputs) -> tuple[Study, CountryResolver, Survey]:
-    """Read and check every input; raises SurveyError before anything is executed."""
-    for name, path in inputs.paths().items():
-        if not Path(path).is_file():
-            raise SurveyError(f"{path}: {name} file not found")
-    study = load_study(inputs.study)
-    codebook = Codebook.from_csv(inputs.dictionary)
-    resolver = CountryResolver.from_files(study.country_aliases, study.regions)
-    return study, resolver, load_survey(inputs.records, codebook, resolver)
-
-
-def write_json(data: dict, path: Path) -> None:
-    """Write JSON with sorted-free, stable formatting."""
+def write_json(data: object, path: Path) -> None:
+    """Write JSON with stable formatting."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_private_listing(survey: Survey, folder: Path) -> Path:
+def write_private_listing(checked: Checked, folder: Path) -> None:
     """The row-by-row data-quality listing for the researchers (never part of the report)."""
+    from .spreadsheet import write_csv
+
+    rows = [[p.row or "", p.record_id, p.field, p.value, p.rule] for p in checked.survey.problems]
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "data_quality.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["row", "record_id", "field", "value", "problem"])
-        for p in survey.problems:
-            writer.writerow([p.row or "", p.record_id, p.field, p.value, p.rule])
-    return path
+    write_csv(folder / "data_quality.csv", ["row", "record_id", "field", "value", "problem"], rows)
 
 
-def run_info(inputs: Inputs, hashes: dict[str, str], renderer: str) -> dict:
-    """Provenance of the run: date, software versions and input hashes."""
-    requirements = metadata.requires("jakisurvey") or []
-    names = sorted({re.match(r"[\w.-]+", r).group() for r in requirements if "extra ==" not in r})
-    return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "python": platform.python_version(), "jakisurvey": __version__,
-            "renderer": renderer,
-            "packages": {name: metadata.version(name) for name in names},
-            "inputs": {role: {"path": str(path), "sha256": hashes[role]}
-                       for role, path in inputs.paths().items()}}
+def parameters(files: dict[str, Path], folder: Path) -> dict[str, str]:
+    """Notebook parameters as the executed notebooks show them, from folder/notebooks.
+
+    An input beside the report folder (in the folder that holds it, or below) is shown by its
+    relative path, so the notebook re-runs where it is; one elsewhere by its file name only,
+    so no path leads out of the report to the researcher's other folders.
+    """
+    base, near = folder / "notebooks", folder.parent
+    shown = {}
+    for role in ("records", "dictionary", "study"):
+        path = Path(files[role]).resolve()
+        shown[role] = os.path.relpath(path, base) if near in path.parents else path.name
+    return {**shown, "output": os.path.relpath(folder, base)}
 
 
-@contextmanager
-def kernel_of_this_python(folder: Path):
-    """Make the 'python3' kernel run this interpreter, whatever other kernels are installed."""
-    spec = folder / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    write_json({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                         "--IPKernelApp.log_level=ERROR"],
-                "display_name": "Python 3 (jakisurvey)", "language": "python"},
-               spec / "kernel.json")
-    before = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), before]))
+def absolute(files: dict[str, Path], staging: Path) -> dict[str, str]:
+    """The parameters this run executes with (absolute paths; never shown in the outputs)."""
+    return {**{role: str(Path(files[role]).resolve()) for role in ("records", "dictionary",
+                                                                    "study")},
+            "output": str(staging)}
+
+
+class Run:
+    """The work of one run, from checked inputs to a published report folder."""
+
+    def __init__(self, inputs: Inputs, out: str | os.PathLike, options: Options) -> None:
+        from .render import choose_renderer, renderer_versions
+
+        self.inputs, self.options, self.say = inputs, options, options.say
+        study, files = study_files(inputs)
+        self.out = outdir.check_out(out, files.values(), PROJECT)
+        for line in outdir.recover(self.out):
+            self.say(line)
+        self.renderer = choose_renderer(options.renderer)
+        self.versions = renderer_versions(self.renderer)
+        self.hashes = hashes(files)
+        self.shown = parameters(files, self.out)
+        self.jobs = plan(sorted(options.notebooks.glob(PATTERN)), self.shown, self.hashes)
+        self.config_text = (options.config.read_text(encoding="utf-8")
+                            if options.config.is_file() else "")
+        self.key = digest([job.key for job in self.jobs], self.config_text, self.versions,
+                          software(), options.render)
+        self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
+        self.checked: Checked | None = None
+        self.previous = None
+
+    def up_to_date(self) -> bool:
+        """Whether the report folder already holds this run's report."""
+        marker = outdir.read_marker(self.out) if self.out.exists() else None
+        return not self.options.force and bool(marker) and marker.get("key") == self.key
+
+    def build(self, staging: Path) -> list[dict]:
+        """Everything the report folder holds, written into the staging folder."""
+        from . import changes
+        from .assemble import figure_numbers
+        from .provenance import run_info
+        from .results import compute_results, published
+
+        survey, study = self.checked.survey, self.checked.study
+        exact = compute_results(survey, study, {f"{k}_sha256": v for k, v in self.hashes.items()})
+        public = published(exact, survey, study)
+        self.previous = changes.previous_results(self.out)
+        change = changes.changes(self.previous, public)
+        write_json(public, staging / "results.json")
+        write_json(exact, staging / "private" / "results.json")
+        write_private_listing(self.checked, staging / "private")
+        write_json(change, staging / "changes.json")
+        write_json(run_info(self.checked.files, self.hashes, self.versions), staging / "run.json")
+        numbers = figure_numbers({job.source.stem: nbformat.read(job.source, as_version=4)
+                                  for job in self.jobs})
+        self.execute(staging, numbers)
+        self.render(staging, change, numbers)
+        return change
+
+    def execute(self, staging: Path, numbers: dict[str, dict]) -> None:
+        """The section notebooks, from the cache or executed, into staging/notebooks, each
+        followed by its view as soon as it is there."""
+        folder = staging / "notebooks"
+        folder.mkdir(parents=True, exist_ok=True)
+        jobs = [replace(job, target=folder / job.name) for job in self.jobs]
+        executed = execute_all(jobs, self.cache, absolute(self.checked.files, staging),
+                               self.shown, staging / ".runtime",
+                               outdir.cache_dir(self.out) / "failed", self.options.jobs, self.say,
+                               lambda job: self.view(job.target, numbers))
+        shutil.rmtree(staging / ".runtime", ignore_errors=True)
+        if executed:
+            self.say(f"notebooks: {executed} executed, {len(jobs) - executed} from the cache")
+
+    def render(self, staging: Path, change: list[dict], numbers: dict[str, dict]) -> None:
+        """The report notebook, then the report (HTML and PDF) unless Quarto renders it itself
+        (`quarto render` at the project root); from the cache when unchanged."""
+        from .assemble import assemble
+
+        executed = [staging / "notebooks" / job.name for job in self.jobs]
+        report = assemble(executed, self.checked.study.title, numbers, staging / "report.ipynb",
+                          self.changes_cells(change))
+        if self.options.render:
+            self.render_report(report, staging)
+        else:  # `quarto render` renders this notebook itself, as the Quarto renderer would
+            from .render.quarto import quarto_notebook
+
+            nbformat.write(quarto_notebook(nbformat.read(report, as_version=4)), report)
+
+    def view(self, path: Path, numbers: dict) -> None:
+        """A notebook's HTML view (code and outputs, an anchor per cell)."""
+        from .assemble import for_rendering
+        from .render import render_notebook_view
+
+        view = path.with_suffix(".html")
+        numbered = for_rendering(nbformat.read(path, as_version=4), numbers)
+        key = digest(nbformat.writes(numbered), self.config_text, software())
+        if self.restore("views", key, view):
+            return
+        work = path.with_suffix(".view.ipynb")
+        nbformat.write(numbered, work)
+        render_notebook_view(work, view, self.options.config)
+        work.unlink()
+        self.cache.put("views", key, view, ".html")
+
+    def render_report(self, report: Path, staging: Path) -> None:
+        """report.html and report.pdf from the report notebook."""
+        from .render import render_report
+
+        key = digest(report.read_text(encoding="utf-8"), self.config_text, self.versions,
+                     software())
+        entry = self.cache.get("render", key)
+        names = ("report.html", "report.pdf")
+        if entry is not None:
+            self.say("render: report unchanged, from the cache")
+            for name in names:
+                shutil.copyfile(entry / name, staging / name)
+            return
+        tools = ", ".join(f"{k} {v}" for k, v in self.versions.items() if k != "renderer")
+        self.say(f"render: {self.renderer} ({tools})")
+        start = time.perf_counter()
+        for warning in render_report(report, staging, self.renderer, self.options.config) or []:
+            self.say(f"render: {warning}")
+        self.say(f"render: done in {time.perf_counter() - start:.1f} s")
+        made = staging / ".render"
+        made.mkdir()
+        for name in names:
+            shutil.copyfile(staging / name, made / name)
+        self.cache.put("render", key, made)
+        shutil.rmtree(made)
+
+    def restore(self, kind: str, key: str, target: Path) -> bool:
+        """Copy a cached file into place; False on a miss."""
+        entry = self.cache.get(kind, key, target.suffix)
+        if entry is not None:
+            target.write_bytes(entry.read_bytes())
+        return entry is not None
+
+    def changes_cells(self, change: list[dict]) -> list[nbformat.NotebookNode]:
+        """The 'Changes since the previous run' section, when a report is being replaced."""
+        from .changes import section
+
+        if self.previous is None:
+            return []
+        return [nbformat.v4.new_markdown_cell("# Changes since the previous run\n\n"
+                                              + section(change))]
+
+    def publish(self) -> list[dict] | None:
+        """Build in staging and publish; None when the report was already up to date."""
+        if self.up_to_date():
+            self.say(f"nothing changed since the report in {self.out} was made; "
+                     "it is up to date (--force rebuilds it)")
+            return None
+        self.checked = check_inputs(self.inputs)
+        staging = outdir.new_staging(self.out)
+        try:
+            change = self.build(staging)
+            outdir.publish(staging, self.out, key=self.key)
+        except BaseException:
+            outdir.discard(staging)
+            raise
+        return change
+
+
+def run(inputs: Inputs, out: str | os.PathLike = DEFAULT_OUT,
+        options: Options | None = None) -> Path:
+    """Check inputs and the report folder, build the report and publish it to `out`."""
+    from .changes import summary_lines
+    from .errors import SurveyError
+
+    work = Run(inputs, out, options or Options())
     try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = before
-
-
-def failing_line(source: str, traceback: list[str]) -> str:
-    """The cell's line that raised, from IPython's '---->' traceback marker (else its first line)."""
-    lines = source.splitlines()
-    for entry in traceback:
-        marker = re.search(r"^-+> ?(\d+)", ANSI.sub("", entry), re.M)
-        if marker and 0 < int(marker.group(1)) <= len(lines):
-            return lines[int(marker.group(1)) - 1]
-    return next((s for s in lines if s.strip() and not s.startswith("#|")), "")
-
-
-def execute_notebook(source: Path, target: Path, parameters: dict, failed_dir: Path) -> None:
-    """Execute one notebook with papermill; on failure keep it and say where it failed."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        papermill.execute_notebook(str(source), str(target), parameters=parameters,
-                                   kernel_name="python3", cwd=str(target.parent),
-                                   progress_bar=False, log_output=False)
-    except PapermillExecutionError as error:
-        failed_dir.mkdir(parents=True, exist_ok=True)
-        kept = failed_dir / source.name
-        shutil.copyfile(target, kept)
-        line = failing_line(error.source, error.traceback)
-        raise NotebookError(f"notebook {source.name} failed in cell {error.exec_count} "
-                            f"('{line.strip()}'): {error.ename}: {error.evalue}\n"
-                            f"The partially executed notebook is kept at {kept}") from None
-
-
-def execute_notebooks(parameters: dict, folder: Path, failed_dir: Path) -> list[Path]:
-    """Execute every section notebook in order into folder/notebooks."""
-    target_dir = folder / "notebooks"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    executed = []
-    with tempfile.TemporaryDirectory() as jupyter, kernel_of_this_python(Path(jupyter)):
-        for source in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-            target = target_dir / source.name
-            execute_notebook(source, target, parameters, failed_dir)
-            executed.append(target)
-    return executed
-
-
-def notebook_links(path: Path) -> nbformat.NotebookNode:
-    """A short line linking a section to its full notebook (code included)."""
-    stem = path.stem
-    return nbformat.v4.new_markdown_cell(
-        f"*Code and outputs of this section: [notebook view](notebooks/{stem}.html), "
-        f"[executed notebook](notebooks/{stem}.ipynb).*")
-
-
-def assemble_report(executed: list[Path], title: str, target: Path) -> Path:
-    """One report notebook: front matter, then each section's cells (code hidden by the renderer)."""
-    front = nbformat.v4.new_raw_cell(f"---\ntitle: {json.dumps(title)}\n---")
-    cells = [front]
-    for path in executed:
-        book = nbformat.read(path, as_version=4)
-        kept = [c for c in book.cells if not HIDDEN_TAGS & set(c.metadata.get("tags", []))]
-        cells += kept[:1] + [notebook_links(path)] + kept[1:]
-    report = nbformat.v4.new_notebook(cells=cells, metadata={**book.metadata, "title": title})
-    for index, cell in enumerate(report.cells):
-        cell.id = f"cell-{index}"
-    nbformat.write(report, target)
-    return target
-
-
-def publish(staging: Path, out: Path) -> None:
-    """Replace the output folder with the finished run in one step."""
-    old = out.with_name(out.name + ".previous")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def build(inputs: Inputs, study: Study, survey: Survey, staging: Path, renderer: str,
-          failed_dir: Path) -> None:
-    """Everything a run writes, into the staging folder."""
-    hashes = inputs.hashes()
-    contract_names = {f"{role}_sha256": digest for role, digest in hashes.items()}
-    write_json(compute_results(survey, study, contract_names), staging / "results.json")
-    write_private_listing(survey, staging / "private")
-    write_json(run_info(inputs, hashes, renderer), staging / "run.json")
-    parameters = {"records": str(inputs.records.resolve()),
-                  "dictionary": str(inputs.dictionary.resolve()),
-                  "study": str(inputs.study.resolve()), "output": str(staging.resolve())}
-    executed = execute_notebooks(parameters, staging, failed_dir)
-    report = assemble_report(executed, study.title, staging / "report.ipynb")
-    if QUARTO_CONFIG.exists():
-        shutil.copyfile(QUARTO_CONFIG, staging / "_quarto.yml")
-    render_report(report, staging, renderer)
-    for leftover in ("_quarto.yml", ".quarto", "report_files"):
-        target = staging / leftover
-        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-    for path in executed:
-        render_notebook_view(path, path.with_suffix(".html"))
-
-
-def run(inputs: Inputs, out: Path = DEFAULT_OUT, renderer: str = "auto") -> Path:
-    """Check inputs, then build the report in a staging folder and publish it to `out`."""
-    study, _, survey = check_inputs(inputs)
-    renderer = choose_renderer(renderer)
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the report folder is an ordinary one
-    failed_dir = out.with_name(out.name + ".failed")
-    try:
-        build(inputs, study, survey, staging, renderer, failed_dir)
+        change = work.publish()
     except SurveyError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        kept = f"The previous report in {out} is unchanged." if out.exists() else \
-            f"Nothing was written to {out}."
+        kept = (f"The previous report in {work.out} is unchanged." if work.out.exists()
+                else f"Nothing was written to {work.out}.")
         error.args = (f"{error}\n{kept}",)
         raise
+    if change is not None and work.previous is not None:
+        for line in summary_lines(change):
+            work.say(line)
+    return work.out
+
+
+def default_inputs(project: Path) -> Inputs:
+    """The bundled inputs of a project folder."""
+    data = project / DEFAULT_RECORDS.relative_to(PROJECT).parts[0]
+    return Inputs(project / DEFAULT_RECORDS.relative_to(PROJECT),
+                  project / DEFAULT_DICTIONARY.relative_to(PROJECT), data / DEFAULT_STUDY.name)
+
+
+def quarto_pre_render(project: Path, say=to_stderr) -> Path:
+    """`quarto render` at the root, before Quarto renders: notebooks and report notebook in _build."""
+    options = Options(renderer="quarto", render=False, say=say, config=project / "_quarto.yml",
+                      notebooks=project / NOTEBOOKS.name)
+    return run(default_inputs(project), project / QUARTO_BUILD, options)
+
+
+def quarto_post_render(project: Path, say=to_stderr) -> Path:
+    """After Quarto rendered _build/report.ipynb: publish _build as the report in _output."""
+    build, out = project / QUARTO_BUILD, project / DEFAULT_OUT.name
+    marker = outdir.read_marker(build)
+    made = [build / name for name in ("report.html", "report.pdf")]
+    if marker is None or not all(path.is_file() for path in made):
+        raise outdir.OutputError(f"{build} holds no report rendered by Quarto; run `quarto render` "
+                                 "at the project root")
+    out = outdir.check_out(out, study_files(default_inputs(project))[1].values(), project)
+    for line in outdir.recover(out):
+        say(line)
+    outdir.write_marker(build, **{k: v for k, v in marker.items() if k not in {"tool", "files"}})
+    staging = outdir.new_staging(out)
+    try:
+        shutil.copytree(build, staging, dirs_exist_ok=True,
+                        ignore=lambda folder, names: [outdir.MARKER] if Path(folder) == build else [])
+        outdir.publish(staging, out, key=marker.get("key"))
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        outdir.discard(staging)
         raise
-    shutil.rmtree(failed_dir, ignore_errors=True)
-    publish(staging, out)
+    say(f"Report in {out}: report.html, report.pdf, results.json")
     return out

@@ -6,14 +6,15 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
 
+from . import definitions as d
 from .codebook import checkbox_column
 from .countries import UNKNOWN
 from .survey import Survey, answered
-
-USA = "USA"
-EUROPE = "Europe"
+ALPHA = 0.05  # 95% intervals
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,56 @@ class Proportion:
         """The fraction n/N (None when N is 0)."""
         return self.n / self.N if self.N else None
 
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        """The 95% Wilson score interval of n/N (None, None when N is 0)."""
+        return wilson(self.n, self.N)
+
     def as_dict(self) -> dict:
-        """The results.json form: {n, N, pct}."""
-        return {"n": self.n, "N": self.N, "pct": self.pct}
+        """The results.json form: {n, N, pct, ci_low, ci_high}."""
+        low, high = self.ci
+        return {"n": self.n, "N": self.N, "pct": self.pct, "ci_low": low, "ci_high": high}
+
+    def interval_text(self) -> str:
+        """The 95% Wilson interval in whole percentages: '95% CI 70–83%' ('-' when N is 0)."""
+        low, high = self.ci
+        if low is None:
+            return "-"
+        return f"95% CI {percent_of(low)}–{percent_of(high)}%"
 
     def __str__(self) -> str:
         if not self.N:
             return "- (0/0)"
         return f"{percent_half_up(Fraction(self.n, self.N))}% ({self.n}/{self.N})"
+
+
+def wilson(n: int, N: int, alpha: float = ALPHA) -> tuple[float | None, float | None]:
+    """The Wilson score interval of n/N as statsmodels computes it (None, None when N is 0).
+
+    An impossible share (n above N, e.g. more respondents than invited) has no interval: None, None.
+    """
+    if not N or not 0 <= n <= N:
+        return None, None
+    low, high = proportion_confint(n, N, alpha=alpha, method="wilson")
+    return float(low), float(high)
+
+
+def percent_of(value: float) -> int:
+    """A fraction 0..1 as a whole percentage, halves up."""
+    return percent_half_up(Fraction(value))
+
+
+def json_ready(value):
+    """Plain Python types for json.dump: numpy scalars unwrapped, NaN as None, tuples as lists."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
 
 
 def round_half_up(value: Fraction) -> int:
@@ -56,6 +99,12 @@ def share(mask: pd.Series, among: pd.Series) -> Proportion:
 def response_rate(survey: Survey, n_invited: int) -> Proportion:
     """Respondents out of those invited."""
     return Proportion(len(survey.respondents), n_invited)
+
+
+def response_rate_range(n_respondents: int, low: int, high: int) -> dict:
+    """Response rate at both ends of a range of invitation counts: {low: {...}, high: {...}}."""
+    return {"low": Proportion(n_respondents, low).as_dict(),
+            "high": Proportion(n_respondents, high).as_dict()}
 
 
 def country_counts(survey: Survey) -> pd.Series:
@@ -81,9 +130,9 @@ def country_share(survey: Survey, column: str, value: str) -> Proportion:
 
 
 def jaki_users(survey: Survey) -> pd.DataFrame:
-    """Respondents who have prescribed a systemic JAKi for JDM."""
+    """Respondents who have prescribed a systemic JAKi for JDM (definitions.JAKI_USER)."""
     people = survey.respondents
-    return people[people["jaki_used"].eq(1).fillna(False).astype(bool)]
+    return people[people[d.JAKI_USER.field].isin(d.JAKI_USER.codes).fillna(False).astype(bool)]
 
 
 def coded_share(survey: Survey, name: str, codes: set[int]) -> Proportion:
@@ -93,16 +142,21 @@ def coded_share(survey: Survey, name: str, codes: set[int]) -> Proportion:
     return share(chosen, people[name].notna())
 
 
+def rule_share(survey: Survey, rule: d.Rule) -> Proportion:
+    """Respondents whose answer a rule counts, among those who answered (branching applied)."""
+    return coded_share(survey, rule.field, set(rule.codes))
+
+
 def patients_bounds(survey: Survey) -> tuple[int, int | None]:
     """Lower and upper bound of JDM patients treated with JAKi (upper None if open-ended)."""
-    lower, upper = survey.codebook.band_bounds("jaki_n_patients")
-    bands = jaki_users(survey)["jaki_n_patients"].dropna().astype(int)
+    lower, upper = survey.codebook.band_bounds(d.PATIENT_BANDS)
+    bands = jaki_users(survey)[d.PATIENT_BANDS].dropna().astype(int)
     uppers = bands.map(upper)
     high = None if uppers.isna().any() else int(uppers.sum())
     return int(bands.map(lower).sum()), high
 
 
-def band_table(survey: Survey, name: str = "jaki_n_patients") -> pd.DataFrame:
+def band_table(survey: Survey, name: str = d.PATIENT_BANDS) -> pd.DataFrame:
     """Users per patient band, with the band's lower and upper ends."""
     lower, upper = survey.codebook.band_bounds(name)
     counts = jaki_users(survey)[name].value_counts()
@@ -131,9 +185,9 @@ def checkbox_table(survey: Survey, name: str) -> pd.DataFrame:
 
 
 def table_rows(rows: list[tuple[str, Proportion]]) -> pd.DataFrame:
-    """A frame of label, n, N, pct and display text."""
-    return pd.DataFrame([{"label": label, "n": p.n, "N": p.N, "pct": p.pct, "text": str(p)}
-                         for label, p in rows])
+    """A frame of label, n, N, pct, display text and the 95% Wilson interval (ci_low, ci_high)."""
+    return pd.DataFrame([{"label": label, "n": p.n, "N": p.N, "pct": p.pct, "text": str(p),
+                          "ci_low": p.ci[0], "ci_high": p.ci[1]} for label, p in rows])
 
 
 def ranking_table(survey: Survey, name: str) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -10,6 +10,9 @@ import yaml
 from .errors import StudyError
 
 CHECKS = ("equals", "percent", "over", "leading")
+CLAIM_KEYS = ("id", "claim", "published", "check", "result")
+DEFAULT_SEED = 20250301    # seeds the bootstrap and the Monte Carlo tests
+DEFAULT_RESAMPLES = 2000   # bootstrap resamples of the ranking stability
 
 
 @dataclass(frozen=True)
@@ -35,17 +38,89 @@ class Study:
     country_aliases: Path
     regions: Path
     claims: tuple[Claim, ...]
+    n_invited_range: tuple[int, int] | None = None
+    seed: int = DEFAULT_SEED
+    resamples: int = DEFAULT_RESAMPLES
+    cherries: dict[str, str] = field(default_factory=dict)
 
 
-def parse_claim(entry: dict, path: Path) -> Claim:
-    """Build one Claim, refusing unknown checks."""
-    try:
-        claim = Claim(**{key: entry[key] for key in ("id", "claim", "published", "check", "result")})
-    except (KeyError, TypeError) as error:
-        raise StudyError(f"{path}: claim {entry!r} needs id, claim, published, check, result ({error})")
-    if claim.check not in CHECKS:
-        raise StudyError(f"{path}: claim '{claim.id}': check '{claim.check}' is not one of {CHECKS}")
-    return claim
+def shown(value: object) -> str:
+    """A YAML value as an error message shows it: its repr, cut to one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_whole(value: object) -> bool:
+    """Whether a YAML value is a whole number (not true/false, not a quoted text)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def published_value(value: object, check: str) -> int | list[int] | None:
+    """The published value in the type its check needs, or None if it has another type."""
+    if check in ("equals", "over"):
+        return value if is_whole(value) and value >= 0 else None
+    if check == "percent":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value if is_whole(value) and 0 <= value <= 100 else None
+    if (isinstance(value, list) and value and all(is_whole(v) for v in value)
+            and len(set(value)) == len(value)):
+        return list(value)
+    return None
+
+
+PUBLISHED_RULE = {
+    "equals": "a whole number of at least 0 (a count, written without quotes)",
+    "over": "a whole number of at least 0 (a count, written without quotes)",
+    "percent": "a whole-number percentage from 0 to 100, written without quotes or % (published "
+               "percentages are whole numbers, and a reproduced one matches when it rounds to it)",
+    "leading": "a non-empty list of distinct whole numbers, the ranking's leading dictionary codes "
+               "in order (e.g. [1, 2])",
+}
+
+
+def parse_claim(entry: object, number: int, path: Path) -> Claim:
+    """Build one Claim, each key of the type its use needs."""
+    if not isinstance(entry, dict):
+        raise StudyError(f"{path}: claim {number}: must be a mapping with keys "
+                         f"{', '.join(CLAIM_KEYS)} (found {shown(entry)})")
+    name = f"claim {number}"
+    for key in CLAIM_KEYS:
+        if key not in entry:
+            raise StudyError(f"{path}: {name}, key '{key}': missing; every claim needs "
+                             f"{', '.join(CLAIM_KEYS)}")
+        value = entry[key]
+        if key != "published" and not (isinstance(value, str) and value.strip()):
+            raise StudyError(f"{path}: {name}, key '{key}': must be a non-empty text "
+                             f"(found {shown(value)})")
+        if key == "id":
+            name = f"claim '{value}'"
+    if entry["check"] not in CHECKS:
+        raise StudyError(f"{path}: {name}, key 'check': {shown(entry['check'])} is not one of "
+                         f"{', '.join(CHECKS)}")
+    published = published_value(entry["published"], entry["check"])
+    if published is None:
+        raise StudyError(f"{path}: {name}, key 'published': check '{entry['check']}' needs "
+                         f"{PUBLISHED_RULE[entry['check']]} (found {shown(entry['published'])})")
+    return Claim(id=entry["id"], claim=entry["claim"], published=published,
+                 check=entry["check"], result=entry["result"])
+
+
+def parse_claims(value: object, path: Path) -> tuple[Claim, ...]:
+    """The 'claims' setting: a list of claim mappings with distinct ids (none when absent)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise StudyError(f"{path}: 'claims' must be a list of claims, one '- {{id: ..., claim: "
+                         f"..., published: ..., check: ..., result: ...}}' line each (found "
+                         f"{shown(value)})")
+    claims = [parse_claim(entry, number, path) for number, entry in enumerate(value, 1)]
+    ids = [claim.id for claim in claims]
+    for number, claim in enumerate(claims, 1):
+        if claim.id in ids[: number - 1]:
+            raise StudyError(f"{path}: claim '{claim.id}', key 'id': also the id of claim "
+                             f"{ids.index(claim.id) + 1}; each claim needs its own id")
+    return tuple(claims)
 
 
 def positive_int(settings: dict, key: str, path: Path, default: int | None = None) -> int:
@@ -54,6 +129,43 @@ def positive_int(settings: dict, key: str, path: Path, default: int | None = Non
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise StudyError(f"{path}: '{key}' must be a whole number of at least 1 (found {value!r})")
     return value
+
+
+def invited_range(settings: dict, path: Path) -> tuple[int, int] | None:
+    """Read the optional [low, high] range of the invitation count."""
+    value = settings.get("n_invited_range")
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+            and value[0] <= value[1]):
+        raise StudyError(f"{path}: 'n_invited_range' must be [low, high], two whole numbers of at "
+                         f"least 1 with low <= high (found {value!r})")
+    return value[0], value[1]
+
+
+def seed_setting(settings: dict, path: Path) -> int:
+    """Read the random seed: a whole number of at least 0."""
+    value = settings.get("seed", DEFAULT_SEED)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise StudyError(f"{path}: 'seed' must be a whole number of at least 0 (found {value!r})")
+    return value
+
+
+def cherries_setting(settings: dict, path: Path) -> dict[str, str]:
+    """Read the CHERRIES design items: known keys, each with a non-empty text."""
+    from .cherries import STUDY_KEYS
+
+    value = settings.get("cherries") or {}
+    if not isinstance(value, dict):
+        raise StudyError(f"{path}: 'cherries' must be 'item: text' lines (found {value!r})")
+    for key, text in value.items():
+        if key not in STUDY_KEYS:
+            raise StudyError(f"{path}: 'cherries.{key}' is not a checklist item; known items: "
+                             f"{', '.join(STUDY_KEYS)}")
+        if not isinstance(text, str) or not text.strip():
+            raise StudyError(f"{path}: 'cherries.{key}' must be a non-empty text (found {text!r})")
+    return {key: text.strip() for key, text in value.items()}
 
 
 def load_study(path: Path) -> Study:
@@ -74,5 +186,9 @@ def load_study(path: Path) -> Study:
         min_cell=positive_int(settings, "min_cell", path, default=1),
         country_aliases=here / settings.get("country_aliases", "country_aliases.csv"),
         regions=here / settings.get("regions", "regions.csv"),
-        claims=tuple(parse_claim(entry, path) for entry in settings.get("claims") or []),
+        claims=parse_claims(settings.get("claims"), path),
+        n_invited_range=invited_range(settings, path),
+        seed=seed_setting(settings, path),
+        resamples=positive_int(settings, "resamples", path, default=DEFAULT_RESAMPLES),
+        cherries=cherries_setting(settings, path),
     )

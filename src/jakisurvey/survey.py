@@ -47,6 +47,9 @@ def typed(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
                 data[column] = pd.to_numeric(cells).astype("Int64")
             else:
                 data[column] = cells.astype("string")
+    status = f"{codebook.form}_complete"
+    if status in raw:
+        data[status] = pd.to_numeric(raw[status].replace("", pd.NA)).astype("Int64")
     return data
 
 

@@ -8,6 +8,10 @@ published claims rest on are allocated exactly (shuffled fixed counts), not samp
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import os
+import tempfile
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -27,8 +31,17 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 GROUP = "_group"  # generator-only key on a record: the country group of the answer
 COMPLETE, INCOMPLETE = "2", "0"
 MIN_N = 50  # below this, the planted problems and calibrated counts no longer fit
+TEMPORARY = ".synth-tmp"  # suffix of the file being written, beside --out
+MAX_N = 1_000_000  # about 5 GB of memory and over a minute; more is surely a typo
 
 Record = dict[str, str]
+
+
+def check_size(n: int) -> None:
+    """Refuse a number of respondents the generator cannot make."""
+    if not MIN_N <= n <= MAX_N:
+        raise SurveyError(f"--n {n}: the synthetic generator makes {MIN_N:,} to {MAX_N:,} "
+                          "respondents")
 
 
 def scaled(count: int, n: int, base_n: int) -> int:
@@ -61,18 +74,30 @@ def is_shown(record: Record, field: Field) -> bool:
     return all(record[other] == str(code) for other, code in field.show_when)
 
 
-def is_answered(record: Record, field: Field) -> bool:
+def is_answered(record: Record, field: Field, columns: list[str] | None = None) -> bool:
     """Whether the record answered the field (a checkbox needs one ticked box)."""
     if field.type == "checkbox":
-        return any(record[column] == "1" for column in field.columns)
+        return any(record[column] == "1" for column in columns or field.columns)
     return record[field.name] != ""
+
+
+def weighted_draws(weights: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Row-wise weighted draws: the index each uniform picks, as Generator.choice(p=...) does.
+
+    weights is (records, items), zero for items that cannot be drawn; uniforms is (records,).
+    Zero weights leave the cumulative sums unchanged, so each draw equals the one
+    rng.choice(len(w), p=w / w.sum()) makes from the same uniform over the drawable items.
+    """
+    cdf = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    cdf /= cdf[:, -1:]
+    return (cdf <= uniforms[:, None]).sum(axis=1)
 
 
 def check_codes(name: str, choices: dict[int, str], codes: Any) -> None:
     """Refuse target codes the dictionary does not define for this question."""
     unknown = [code for code in codes if code not in choices]
     if unknown:
-        raise ValueError(f"targets: '{name}' has no code(s) {unknown}")
+        raise SurveyError(f"targets: '{name}' has no code(s) {unknown} in the data dictionary")
 
 
 def fill_text(records: list[Record], field: Field, spec: dict, rng: np.random.Generator) -> None:
@@ -100,14 +125,16 @@ def tick_exact(rows: list[Record], field: Field, probs: dict[int, float],
     check_codes(field.name, field.choices, probs)
     for code, p in probs.items():
         ticked = min(len(rows), round_half_up(Fraction(p * len(rows))))
-        for i in rng.choice(len(rows), size=ticked, replace=False):
-            rows[int(i)][checkbox_column(field.name, code)] = "1"
+        column = checkbox_column(field.name, code)
+        for i in rng.choice(len(rows), size=ticked, replace=False).tolist():
+            rows[i][column] = "1"
     codes = list(probs)
     weights = np.array([probs[c] for c in codes], dtype=float)
-    for row in rows:
-        if not is_answered(row, field):
-            code = codes[int(rng.choice(len(codes), p=weights / weights.sum()))]
-            row[checkbox_column(field.name, code)] = "1"
+    columns = field.columns
+    empty = [row for row in rows if not is_answered(row, field, columns)]
+    picks = weighted_draws(np.tile(weights, (len(empty), 1)), rng.random(len(empty)))
+    for row, pick in zip(empty, picks):
+        row[checkbox_column(field.name, codes[int(pick)])] = "1"
 
 
 def tick_groups(rows: list[Record], field: Field, spec: dict, rng: np.random.Generator) -> None:
@@ -123,8 +150,9 @@ def fill_checkbox(records: list[Record], field: Field, spec: dict, n: int, base_
                   rng: np.random.Generator) -> None:
     """0/1 for every box of every shown record; some shown records tick nothing."""
     shown = [r for r in records if is_shown(r, field)]
+    unticked = dict.fromkeys(field.columns, "0")
     for record in shown:
-        record.update({column: "0" for column in field.columns})
+        record.update(unticked)
     order = [shown[i] for i in rng.permutation(len(shown))]
     n_missing = min(len(order), scaled(spec.get("missing", 0), n, base_n))
     answered = order[n_missing:]
@@ -148,24 +176,28 @@ def fill_notes(records: list[Record], field: Field, spec: dict, rng: np.random.G
         records[i][field.name] = str(text)
 
 
-def plackett_luce(weights: dict[int, float], k: int, rng: np.random.Generator) -> list[int]:
-    """Draw k distinct items, each with probability proportional to its weight."""
+def plackett_luce(firsts: list[int], weights: dict[int, float], k: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Plackett-Luce: after each first item, k - 1 more, each in proportion to the weights left."""
     items = list(weights)
-    drawn: list[int] = []
-    for _ in range(min(k, len(items))):
-        w = np.array([weights[i] for i in items], dtype=float)
-        drawn.append(items.pop(int(rng.choice(len(items), p=w / w.sum()))))
-    return drawn
+    left = np.tile(np.array([weights[i] for i in items], dtype=float), (len(firsts), 1))
+    records = np.arange(len(firsts))
+    left[records, [items.index(first) for first in firsts]] = 0.0
+    steps = min(k, len(items)) - 1
+    uniforms = rng.random((len(firsts), steps))
+    drawn = np.empty((len(firsts), steps), dtype=int)
+    for step in range(steps):
+        drawn[:, step] = weighted_draws(left, uniforms[:, step])
+        left[records, drawn[:, step]] = 0.0
+    return np.array(items)[drawn]
 
 
 def draw_rankings(count: int, ranking: Ranking, weights: dict[int, float],
                   rng: np.random.Generator) -> list[list[int]]:
     """Rankings whose first places are allocated exactly, later places by Plackett-Luce."""
-    rankings = []
-    for first in shuffled(rng, allocate(weights, count)):
-        others = {item: w for item, w in weights.items() if item != first}
-        rankings.append([first] + plackett_luce(others, ranking.k - 1, rng))
-    return rankings
+    firsts = shuffled(rng, allocate(weights, count))
+    rest = plackett_luce(firsts, weights, ranking.k, rng)
+    return [[first, *map(int, others)] for first, others in zip(firsts, rest)]
 
 
 def fill_ranking(records: list[Record], ranking: Ranking, spec: dict, n: int, base_n: int,
@@ -203,17 +235,18 @@ def plant_branching(records: list[Record], codebook: Codebook, violations: list[
 
 def ensure_answered(records: list[Record], codebook: Codebook) -> None:
     """Give any record that answered nothing the first code of the first single-choice field."""
-    questions = codebook.question_fields
-    fallback = next(f for f in questions if f.type in CODED_TYPES and not f.show_when)
+    questions = [(f, f.columns) for f in codebook.question_fields]
+    fallback = next(f for f, _ in questions if f.type in CODED_TYPES and not f.show_when)
     for record in records:
-        if not any(is_answered(record, f) for f in questions):
+        if not any(is_answered(record, f, columns) for f, columns in questions):
             record[fallback.name] = str(next(iter(fallback.choices)))
 
 
 def fill_respondents(codebook: Codebook, targets: dict, n: int,
                      rng: np.random.Generator) -> list[Record]:
     """The n respondents' answers, field by field in dictionary order."""
-    records = [{column: "" for column in codebook.columns} for _ in range(n)]
+    blank = dict.fromkeys(codebook.columns, "")
+    records = [dict(blank) for _ in range(n)]
     base_n = int(targets["n"])
     specs = targets.get("fields", {})
     first_of = {r.fields[0]: r for r in codebook.rankings.values()}
@@ -254,8 +287,7 @@ def export_columns(codebook: Codebook) -> list[str]:
 
 def generate(codebook: Codebook, targets: dict, n: int, seed: int) -> pd.DataFrame:
     """Synthetic raw export: n respondents plus empty records, all cells strings."""
-    if n < MIN_N:
-        raise SurveyError(f"--n {n}: the synthetic generator needs at least {MIN_N} respondents")
+    check_size(n)
     rng = np.random.default_rng(seed)
     respondents = fill_respondents(codebook, targets, n, rng)
     n_empty = scaled(int(targets.get("empty_records", 0)), n, int(targets["n"]))
@@ -264,10 +296,11 @@ def generate(codebook: Codebook, targets: dict, n: int, seed: int) -> pd.DataFra
     stamps = iter(timestamps(n, targets["timestamps"], rng))
     answers = iter(respondents)
     identifier, stamp, complete = codebook.system_columns
+    blank = dict.fromkeys(codebook.columns, "")
     rows = []
     for i in range(total):
         empty = i in empty_at
-        row = {column: "" for column in codebook.columns} if empty else next(answers)
+        row = dict(blank) if empty else next(answers)
         row.update({codebook.record_id: f"{PREFIX}{i + 1:04d}", identifier: "",
                     stamp: "" if empty else next(stamps),
                     complete: INCOMPLETE if empty else COMPLETE})
@@ -278,16 +311,94 @@ def generate(codebook: Codebook, targets: dict, n: int, seed: int) -> pd.DataFra
 
 def load_targets(path: Path) -> dict:
     """Read the generator's targets (YAML)."""
-    with Path(path).open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            targets = yaml.safe_load(handle)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise SurveyError(f"{path}: cannot be read as YAML ({one_line(error)})") from None
+    if not isinstance(targets, dict) or "n" not in targets:
+        raise SurveyError(f"{path}: not a targets file of the synthetic generator (expected "
+                          "'key: value' lines, among them 'n')")
+    return targets
+
+
+def one_line(error: Exception) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(getattr(error, "strerror", None) or error).split())
+
+
+def check_out(out: Path, inputs: dict[str, Path], force: bool) -> None:
+    """Refuse an --out that is a folder or an input, or that exists (unless force)."""
+    out = Path(out)
+    if out.is_dir():
+        raise SurveyError(f"{out}: is a folder; --out must name the CSV file to write, "
+                          f"e.g. {out / 'records.csv'}")
+    for role, path in inputs.items():
+        if is_same_file(out, Path(path)):
+            raise SurveyError(f"{out}: is the {role} the generator reads; choose another --out")
+    if (out.exists() or out.is_symlink()) and not force:
+        raise SurveyError(f"{out}: already exists; add --force to replace it")
+
+
+def is_same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name the same file (same resolved path or same inode)."""
+    if one.resolve() == other.resolve():
+        return True
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False
+
+
+def current_umask() -> int:
+    """The process's file-creation mask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_csv(frame: pd.DataFrame, out: Path) -> None:
-    """Write a frame as UTF-8 CSV with '\\n' line endings and minimal quoting."""
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, lineterminator="\n", encoding="utf-8")
+    """Write a frame as UTF-8 CSV ('\\n' line endings, minimal quoting), all or nothing.
+
+    The rows go to a temporary file in the same folder, which then replaces `out` in one
+    step (os.replace), so an interrupted run never leaves a half-written export. A temporary
+    file that a killed run left behind is removed by the next run.
+    """
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = "it is a file" if isinstance(error, FileExistsError) else one_line(error)
+        raise SurveyError(f"{out}: cannot make its folder {out.parent} ({reason})") from None
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.*{TEMPORARY}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    try:
+        handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.",
+                                             suffix=TEMPORARY)
+    except OSError as error:
+        raise SurveyError(f"{out}: cannot write in {out.parent} ({one_line(error)})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            frame.to_csv(stream, index=False, lineterminator="\n")
+        os.chmod(temporary, 0o666 & ~current_umask())
+        os.replace(temporary, out)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise SurveyError(f"{out}: cannot write the synthetic records ({one_line(error)}); "
+                          "nothing was written") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
-def write_synthetic(n: int, seed: int, out: Path, dictionary: Path, targets: Path) -> None:
-    """Generate the synthetic records from the dictionary and targets and write them to out."""
+def write_synthetic(n: int, seed: int, out: Path, dictionary: Path, targets: Path,
+                    force: bool = False) -> None:
+    """Generate the synthetic records from the dictionary and targets and write them to out.
+
+    Refuses (SurveyError) an `out` that is a folder or one of the inputs, or that already
+    exists unless `force`; checked before any work is done.
+    """
+    check_out(out, {"data dictionary": dictionary, "targets file": targets}, force)
+    check_size(n)
     write_csv(generate(Codebook.from_csv(dictionary), load_targets(targets), n, seed), out)

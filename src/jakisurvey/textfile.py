@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 from pathlib import Path
+from typing import Any
 
 SAVE_AS_UTF8 = "(in Excel: save as 'CSV UTF-8 (Comma delimited)')"
+# The csv module stops at cells over 128 KiB by default; a valid export may hold longer
+# free text. 2**31 - 1 is the largest limit every platform's C long accepts.
+MAX_CELL = 2**31 - 1
 
 
 class NotText(Exception):
@@ -35,3 +41,15 @@ def read_utf8(path: Path, remedy: str) -> str:
         line = data[: error.start].count(b"\n") + 1
         raise NotText(f"the file is not UTF-8 (Latin-1/Windows-encoded?); save it again as UTF-8 "
                       f"{SAVE_AS_UTF8}", line, encoding=True) from None
+
+
+def allow_long_cells() -> None:
+    """Let the csv module read cells of any length (its default stops at 128 KiB)."""
+    if csv.field_size_limit() < MAX_CELL:
+        csv.field_size_limit(MAX_CELL)
+
+
+def csv_reader(text: str, **options: Any) -> Any:
+    """A csv.reader over text (with its line_num) that reads cells of any length."""
+    allow_long_cells()
+    return csv.reader(io.StringIO(text, newline=""), **options)

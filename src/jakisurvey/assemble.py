@@ -1,0 +1,160 @@
+"""The report notebook: the executed sections in order, figures numbered as in the paper, and a
+link from every table and figure to the notebook cell that computed it.
+
+Section notebooks label the paper's panels `fig-1a` .. `fig-1d` and other figures `fig-<name>`,
+and refer to them as `@fig-1a`. For rendering, the panels become Figure 1A to 1D and the other
+figures Figure 2, 3, ... in report order; captions and references carry those numbers, so both
+renderers print the same text and neither numbers figures itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from .cells import anchor
+from .tables import escape
+
+HIDDEN_TAGS = {"parameters", "injected-parameters"}
+PANEL = re.compile(r"^fig-1([a-d])$")
+OPTION = re.compile(r"^#\|\s*([\w-]+):\s*(.*)$")
+REFERENCE = re.compile(r"@(fig-[A-Za-z0-9_-]+)")
+VIEW_LINK = re.compile(r"\]\((\d\d_[A-Za-z0-9_-]+\.html#[A-Za-z0-9_-]+)\)")
+
+
+def options(cell: nbformat.NotebookNode) -> dict[str, str]:
+    """A code cell's leading `#| key: value` options, values as written."""
+    found = {}
+    for line in cell.source.splitlines():
+        match = OPTION.match(line)
+        if not match:
+            break
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def figure_numbers(books: dict[str, nbformat.NotebookNode]) -> dict[str, dict]:
+    """Each figure label -> its number ('1A' .. '1D' for the paper's panels, then 2, 3, ...)."""
+    numbers, next_number = {}, 2
+    for stem, book in books.items():
+        for cell in book.cells:
+            label = options(cell).get("label", "") if cell.cell_type == "code" else ""
+            if not label.startswith("fig-"):
+                continue
+            panel = PANEL.match(label)
+            number = f"1{panel.group(1).upper()}" if panel else str(next_number)
+            next_number += 0 if panel else 1
+            numbers[label] = {"number": number, "stem": stem, "cell": cell.get("id", "")}
+    return numbers
+
+
+def figure_id(label: str) -> str:
+    """The id a numbered figure gets in the rendered report (no renderer numbers it again)."""
+    return "figure-" + label.removeprefix("fig-")
+
+
+def numbered_cell(cell: nbformat.NotebookNode, numbers: dict[str, dict]) -> None:
+    """Give a figure cell its number: label without the fig- prefix, caption 'Figure N: ...'."""
+    label = options(cell).get("label", "")
+    if label not in numbers:
+        return
+    lines = cell.source.splitlines()
+    for i, line in enumerate(lines):
+        match = OPTION.match(line)
+        if not match:
+            break
+        key, value = match.groups()
+        if key == "label":
+            lines[i] = f"#| label: {figure_id(label)}"
+        elif key == "fig-cap":
+            caption = f"Figure {numbers[label]['number']}: {yaml.safe_load(value)}"
+            lines[i] = f"#| fig-cap: {json.dumps(caption, ensure_ascii=False)}"
+    cell.source = "\n".join(lines)
+
+
+def references(text: str, numbers: dict[str, dict], in_report: bool) -> str:
+    """Turn @fig-x into a link 'Figure N' to the figure (report) or to its cell (views)."""
+    def link(match: re.Match) -> str:
+        found = numbers.get(match.group(1))
+        if found is None:
+            return match.group(0)
+        target = (f"#{figure_id(match.group(1))}" if in_report
+                  else f"{found['stem']}.html#{anchor(found['cell'])}")
+        return f"[Figure {found['number']}]({target})"
+    return REFERENCE.sub(link, text)
+
+
+def for_rendering(book: nbformat.NotebookNode, numbers: dict[str, dict],
+                  in_report: bool = False) -> nbformat.NotebookNode:
+    """A copy of an executed notebook with figures numbered and references resolved."""
+    book = copy.deepcopy(book)
+    for cell in book.cells:
+        if cell.cell_type == "markdown":
+            cell.source = references(cell.source, numbers, in_report)
+        elif cell.cell_type == "code":
+            numbered_cell(cell, numbers)
+    return book
+
+
+def in_report_folder(cell: nbformat.NotebookNode) -> None:
+    """Links between notebook views, made relative to the report (one folder up)."""
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "text/markdown" in data:
+            text = "".join(data["text/markdown"])
+            data["text/markdown"] = VIEW_LINK.sub(r"](notebooks/\1)", text)
+
+
+def cell_link(stem: str, cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A small link from an output in the report to the notebook cell that computed it."""
+    return nbformat.v4.new_markdown_cell(
+        f"[Notebook cell ↗](notebooks/{stem}.html#{anchor(cell.id)})"
+        "{.cell-link}")
+
+
+def shows_result(cell: nbformat.NotebookNode) -> bool:
+    """Whether a code cell displays a table or a figure in the report."""
+    for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+        data = output.get("data", {})
+        text = "".join(data.get("text/markdown", ""))
+        if "image/png" in data or re.search(r"^\|", text, re.M):
+            return True
+    return False
+
+
+def section_cells(stem: str, book: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """A section's cells for the report, each output followed by a link to its cell."""
+    cells = []
+    for cell in book.cells:
+        if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        in_report_folder(cell)
+        cells.append(cell)
+        if shows_result(cell):
+            cells.append(cell_link(stem, cell))
+    return cells
+
+
+def assemble(executed: list[Path], title: str, numbers: dict[str, dict], target: Path,
+             after_summary: list[nbformat.NotebookNode] = ()) -> Path:
+    """Write the report notebook: title, then each section (after the first: `after_summary`)."""
+    front = nbformat.v4.new_raw_cell(f"---\ntitle: {json.dumps(escape(title))}\n---")
+    cells = [front]
+    metadata = {}
+    for index, path in enumerate(executed):
+        book = for_rendering(nbformat.read(path, as_version=4), numbers, in_report=True)
+        metadata = {k: v for k, v in book.metadata.items() if k != "papermill"}
+        cells += section_cells(path.stem, book)
+        if index == 0:
+            cells += list(after_summary)
+    for index, cell in enumerate(cells):
+        cell.id = f"report-{index}"
+        cell.metadata.pop("papermill", None)
+    report = nbformat.v4.new_notebook(cells=cells, metadata={**metadata, "title": title})
+    nbformat.write(report, target)
+    return target

@@ -1,0 +1,85 @@
+"""What a new run changed: the results.json keys whose values differ from the previous report.
+
+Both sides are the published (suppressed) results.json, so a change never reveals more than
+either report does. The inputs whose SHA-256 changed appear as the `inputs` key.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .tables import Markup, bold, markdown_table
+
+
+def previous_results(out: Path) -> dict | None:
+    """The results.json of the report being replaced, if there is one that can be read."""
+    path = out / "results.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def changes(old: dict | None, new: dict) -> list[dict]:
+    """Every top-level key whose value differs, with both values (empty without an old report)."""
+    if old is None:
+        return []
+    keys = list(new) + [k for k in old if k not in new]
+    return [{"key": k, "old": old.get(k), "new": new.get(k)} for k in keys
+            if old.get(k) != new.get(k)]
+
+
+def flipped_claims(change: list[dict]) -> list[dict]:
+    """Claims whose match status differs between the two reports."""
+    entry = next((c for c in change if c["key"] == "claims"), None)
+    if entry is None:
+        return []
+    before = {c["id"]: c for c in entry["old"] or []}
+    return [{"claim": c["claim"], "old": before[c["id"]].get("status"), "new": c.get("status")}
+            for c in entry["new"] or [] if c["id"] in before
+            and before[c["id"]].get("status") != c.get("status")]
+
+
+def summary_lines(change: list[dict]) -> list[str]:
+    """A one-screen summary for the command line."""
+    if not change:
+        return ["changes: none since the previous report"]
+    lines = [f"changes: claim '{c['claim']}': {c['old']} -> {c['new']}"
+             for c in flipped_claims(change)]
+    keys = [c["key"] for c in change]
+    lines.append(f"changes: {len(keys)} results.json key(s) changed: {', '.join(keys[:12])}"
+                 + (" ..." if len(keys) > 12 else ""))
+    return lines
+
+
+def shown(value: object) -> str:
+    """A value in a few words: numbers and short texts as they are, structures by size."""
+    if isinstance(value, dict) and {"n", "N"} <= set(value):
+        return f"{value['n']}/{value['N']}"
+    if isinstance(value, (dict, list)):
+        return f"{len(value)} entries"
+    return "-" if value is None else str(value)
+
+
+def section(change: list[dict]) -> Markup:
+    """The report's short 'Changes since the previous run' text (claims that flipped first)."""
+    if not change:
+        return Markup("No result changed since the previous run.")
+    parts = []
+    flips = flipped_claims(change)
+    if flips:
+        parts.append(bold("Claims whose match status changed"))
+        parts.append(markdown_table(pd.DataFrame(
+            {"Claim": [f["claim"] for f in flips], "Before": [f["old"] for f in flips],
+             "Now": [f["new"] for f in flips]})))
+    parts.append(bold("Results that changed"))
+    parts.append(markdown_table(pd.DataFrame(
+        {"results.json key": [c["key"] for c in change],
+         "Before": [shown(c["old"]) for c in change], "Now": [shown(c["new"]) for c in change]})))
+    parts.append(Markup("Every old and new value is in `changes.json` beside `results.json`."))
+    return Markup("\n\n".join(parts))
+

@@ -1,0 +1,286 @@
+"""Executing the section notebooks with papermill: cached, in parallel, with portable paths.
+
+Each worker starts one kernel of this Python and runs several notebooks in it, clearing the
+kernel's namespace, figures and settings before each one, so imports are paid once per
+worker while every notebook starts from a clean state. An executed notebook is stored in
+the cache under a key of everything it was made from; the figures it wrote travel inside it
+(each saved figure is displayed with its file name), so a cached notebook restores them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+from .cache import Cache, digest, software
+from .errors import SurveyError
+
+KERNEL = "python3"
+FIGURE_KEY = "jakisurvey"  # display metadata naming the file a figure was saved to
+RESET = """\
+import os as _os, sys as _sys
+if "matplotlib.pyplot" in _sys.modules:
+    _sys.modules["matplotlib.pyplot"].close("all")
+    _sys.modules["matplotlib"].rcdefaults()
+_os.chdir({cwd!r})
+get_ipython().reset(new_session=True, aggressive=False)
+"""
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+Say = Callable[[str], None]
+
+
+class NotebookError(SurveyError):
+    """A notebook failed; the partially executed copy is kept for inspection."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One section notebook to make: its source, where it goes, and its cache key."""
+
+    source: Path
+    target: Path
+    key: str
+
+    @property
+    def name(self) -> str:
+        """The notebook's file name."""
+        return self.source.name
+
+
+def plan(sources: list[Path], parameters: dict, input_hashes: dict) -> list[Job]:
+    """A job per notebook (target: its file name), keyed by source, parameters, inputs, software."""
+    env = software()
+    return [Job(source, Path(source.name),
+                digest(source.read_bytes().decode("utf-8"), parameters, input_hashes, env))
+            for source in sources]
+
+
+def failing_line(source: str, traceback: list[str]) -> str:
+    """The cell's line that raised, from IPython's '---->' traceback marker (else its first line)."""
+    lines = source.splitlines()
+    for entry in traceback:
+        marker = re.search(r"^-+> ?(\d+)", ANSI.sub("", entry), re.M)
+        if marker and 0 < int(marker.group(1)) <= len(lines):
+            return lines[int(marker.group(1)) - 1]
+    return next((s for s in lines if s.strip() and not s.startswith("#|")), "")
+
+
+def portable(nb: nbformat.NotebookNode, job: Job, parameters: dict, ran_with: dict) -> None:
+    """Show the parameters a reader re-runs the notebook with (relative paths), not this run's,
+    and keep this machine's folders out of every output (a warning may print a file's path)."""
+    from papermill.translators import translate_parameters
+
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = translate_parameters(KERNEL, "python", parameters, "Parameters").strip()
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = relative_paths(output["text"], parameters, ran_with)
+            for mime in ("text/plain", "text/markdown") if "data" in output else ():
+                if mime in output["data"]:
+                    output["data"][mime] = relative_paths(output["data"][mime], parameters,
+                                                          ran_with)
+    info = nb.metadata.get("papermill", {})
+    info.update(parameters=parameters, input_path=f"notebooks/{job.name}", output_path=job.name)
+
+
+def relative_paths(text: str | list, parameters: dict, ran_with: dict) -> str:
+    """Text with the run's absolute folders replaced by what the reader sees."""
+    text = "".join(text) if isinstance(text, list) else text
+    swaps = {str(ran_with[k]): str(parameters[k]) for k in parameters if k in ran_with}
+    swaps.update({str(Path(__file__).resolve().parents[2]): "<project folder>",
+                  str(Path.home()): "~"})
+    for absolute in sorted(swaps, key=len, reverse=True):
+        if len(absolute) > 1:
+            text = text.replace(absolute, swaps[absolute])
+    return text
+
+
+def figures_of(nb: nbformat.NotebookNode) -> dict[str, bytes]:
+    """The figure files a notebook wrote, from its displays: {relative path: PNG bytes}."""
+    found = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get(FIGURE_KEY, {}).get("file")
+            if name and "image/png" in output.get("data", {}):
+                path = PurePosixPath(name)
+                if path.is_absolute() or ".." in path.parts:
+                    raise SurveyError(f"notebook figure path {name!r} leaves the output folder")
+                found[name] = base64.b64decode(output["data"]["image/png"])
+    return found
+
+
+def restore(entry: Path, job: Job, output: Path) -> None:
+    """Put a cached notebook and its figures in place."""
+    shutil.copyfile(entry, job.target)
+    for name, data in figures_of(nbformat.read(entry, as_version=4)).items():
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).write_bytes(data)
+
+
+@contextmanager
+def kernel_of_this_python(folder: Path):
+    """Make the 'python3' kernel run this interpreter, whatever other kernels are installed."""
+    spec = folder / "kernels" / KERNEL
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                  "--IPKernelApp.log_level=CRITICAL"],
+         "display_name": "Python 3 (jakisurvey)", "language": "python"}), encoding="utf-8")
+    before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), before]))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = before
+
+
+class Kernel:
+    """One kernel, reused for several notebooks; its connection file and log stay in `runtime`."""
+
+    def __init__(self, runtime: Path, cwd: Path, index: int) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.cwd = cwd
+        self.log = open(runtime / f"kernel-{index}.log", "w", encoding="utf-8")
+        self.km = KernelManager(kernel_name=KERNEL)
+        self.km.connection_file = str(runtime / f"kernel-{index}.json")
+        self.km.start_kernel(cwd=str(cwd), stdout=self.log, stderr=self.log)
+        self.used = False
+
+    def fresh(self) -> None:
+        """Clear what an earlier notebook left: namespace, figures, settings, working folder."""
+        if self.used:
+            client = self.km.client()
+            client.start_channels()
+            try:
+                client.wait_for_ready(timeout=60)
+                reply = client.execute_interactive(RESET.format(cwd=str(self.cwd)), timeout=60,
+                                                   output_hook=lambda message: None)
+                if reply["content"]["status"] != "ok":
+                    raise SurveyError("could not reset the notebook kernel between notebooks")
+            finally:
+                client.stop_channels()
+        self.used = True
+
+    def close(self) -> None:
+        """Stop the kernel and remove its connection file."""
+        try:
+            if self.km.has_kernel:
+                self.km.shutdown_kernel(now=True)
+            self.km.cleanup_resources()
+        finally:
+            self.log.close()
+
+
+def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed: Path) -> None:
+    """Run one notebook in a kernel; on failure keep the partial copy and say where it failed."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    kernel.fresh()
+    try:
+        nb = papermill.execute_notebook(
+            str(job.source), str(job.target), parameters=parameters, kernel_name=KERNEL,
+            km=kernel.km, progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+    except PapermillExecutionError as error:
+        failed.mkdir(parents=True, exist_ok=True)
+        kept = failed / job.name
+        shutil.copyfile(job.target, kept)
+        line = failing_line(error.source, error.traceback)
+        raise NotebookError(f"notebook {job.name} failed in cell {error.exec_count} "
+                            f"('{line.strip()}'): {error.ename}: {error.evalue}\n"
+                            f"The partially executed notebook is kept at {kept}") from None
+    portable(nb, job, shown, parameters)
+    nbformat.write(nb, job.target)
+
+
+def execute_all(jobs: list[Job], cache: Cache, parameters: dict, shown: dict, runtime: Path,
+                failed: Path, workers: int, say: Say, then: Callable[[Job], None]) -> int:
+    """Restore cached notebooks, execute the rest on up to `workers` kernels; returns executed.
+
+    `then(job)` runs for each notebook as soon as it is in place (in the worker's thread).
+    """
+    output = Path(parameters["output"])
+    todo = []
+    for job in jobs:
+        entry = cache.get("notebooks", job.key, ".ipynb")
+        if entry is None:
+            todo.append(job)
+        else:
+            restore(entry, job, output)
+            say(f"notebook {job.name}: cached")
+            then(job)
+    if todo:
+        runtime.mkdir(parents=True, exist_ok=True)
+        with kernel_of_this_python(runtime):
+            run_pool(todo, parameters, shown, runtime, failed, min(workers, len(todo)), say,
+                     lambda job: (cache.put("notebooks", job.key, job.target, ".ipynb"),
+                                  then(job)))
+    return len(todo)
+
+
+def run_pool(todo: list[Job], parameters: dict, shown: dict, runtime: Path, failed: Path,
+             workers: int, say: Say, then: Callable[[Job], object]) -> None:
+    """Worker threads, each with one kernel, take notebooks from a queue until it is empty."""
+    waiting: queue.Queue[Job] = queue.Queue()
+    for job in todo:
+        waiting.put(job)
+    stop, errors, kernels = threading.Event(), [], []
+    cwd = todo[0].target.parent
+
+    def work(index: int) -> None:
+        kernel = None
+        try:
+            while not stop.is_set():
+                try:
+                    job = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                if kernel is None:
+                    kernel = Kernel(runtime, cwd, index)
+                    kernels.append(kernel)
+                say(f"notebook {job.name}: running")
+                start = time.perf_counter()
+                execute_one(job, kernel, parameters, shown, failed)
+                say(f"notebook {job.name}: done in {time.perf_counter() - start:.1f} s")
+                then(job)
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            errors.append(error)
+            stop.set()
+        finally:
+            if kernel is not None:
+                kernel.close()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except BaseException:
+        stop.set()
+        for kernel in list(kernels):
+            kernel.close()
+        raise
+    if errors:
+        raise errors[0]

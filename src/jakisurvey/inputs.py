@@ -1,0 +1,115 @@
+"""A run's input files: read once, checked, identified by SHA-256 (files are only ever read)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import StudyError, SurveyError
+from .study import Study, load_study
+
+if TYPE_CHECKING:  # the records are read with pandas only when they are checked
+    from .codebook import Codebook
+    from .countries import CountryResolver
+    from .survey import Survey
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The three files a run is given: records export, data dictionary, study settings."""
+
+    records: Path
+    dictionary: Path
+    study: Path
+
+    def paths(self) -> dict[str, Path]:
+        """The given files by role."""
+        return {"records": Path(self.records), "dictionary": Path(self.dictionary),
+                "study": Path(self.study)}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every input read and checked: what the analysis works from."""
+
+    study: Study
+    codebook: Codebook
+    resolver: CountryResolver
+    survey: Survey
+    files: dict[str, Path]   # every file read, by role (the study's country files included)
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hashes(files: dict[str, Path]) -> dict[str, str]:
+    """SHA-256 of each file by role."""
+    return {role: sha256(path) for role, path in files.items()}
+
+
+def all_files(inputs: Inputs, study: Study) -> dict[str, Path]:
+    """The given files and the files the study settings name."""
+    return {**inputs.paths(), "country_aliases": study.country_aliases, "regions": study.regions}
+
+
+def require_files(files: dict[str, Path]) -> None:
+    """Stop with one line when an input file is missing."""
+    for role, path in files.items():
+        if not Path(path).is_file():
+            raise SurveyError(f"{path}: {role.replace('_', ' ')} file not found")
+
+
+def study_files(inputs: Inputs) -> tuple[Study, dict[str, Path]]:
+    """The study settings and every input file they and the command line name (all present)."""
+    require_files(inputs.paths())
+    study = load_study(inputs.study)
+    files = all_files(inputs, study)
+    require_files(files)
+    return study, files
+
+
+def check_inputs(inputs: Inputs) -> Checked:
+    """Read and check every input; raises SurveyError (one line per problem) before any work."""
+    from .codebook import Codebook
+    from .countries import CountryResolver
+    from .survey import load_survey
+
+    study, files = study_files(inputs)
+    codebook = Codebook.from_csv(inputs.dictionary)
+    resolver = CountryResolver.from_files(study.country_aliases, study.regions)
+    survey = load_survey(inputs.records, codebook, resolver)
+    respondents = len(survey.respondents)
+    if study.n_invited < respondents:
+        raise StudyError(f"{Path(inputs.study).name}: field 'n_invited': {study.n_invited} "
+                         f"providers invited is fewer than the {respondents} respondents in "
+                         f"{Path(inputs.records).name}; set the number of providers invited")
+    return Checked(study, codebook, resolver, survey, files)
+
+
+_loaded: dict[tuple, Checked] = {}
+
+
+def load(records: str | Path, dictionary: str | Path, study: str | Path) -> Checked:
+    """check_inputs for notebooks, remembered by the files' content within one kernel.
+
+    A kernel that runs several notebooks reads each export once; every call gets its own
+    copy of the records, so no notebook can change what another one sees.
+    """
+    inputs = Inputs(Path(records), Path(dictionary), Path(study))
+    files = study_files(inputs)[1]
+    key = tuple(sorted((role, str(Path(path).resolve()), digest)
+                       for (role, path), digest in zip(files.items(), hashes(files).values())))
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = check_inputs(inputs)
+    kept = _loaded[key]
+    return replace(kept, survey=replace(kept.survey, data=kept.survey.data.copy(),
+                                        problems=list(kept.survey.problems)))

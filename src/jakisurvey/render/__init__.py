@@ -1,0 +1,83 @@
+"""Render executed notebooks to HTML and PDF, with Quarto or with pandoc + Typst.
+
+- ``render_report``: the report (report.html, report.pdf) with the chosen renderer;
+- ``render_notebook_view``: a code-included HTML view of one notebook (always pandoc);
+- ``choose_renderer`` / ``renderer_versions``: which renderer a run uses, and its versions;
+- ``quarto_notebook``: a notebook as Quarto must see it (for a ``quarto render`` outside
+  ``render_report``).
+
+Modules: ``config`` (_quarto.yml), ``cells`` (notebook -> pandoc Markdown as Quarto would),
+``pandoc`` (HTML, Typst/PDF), ``quarto`` (staged ``quarto render``), ``views``.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from .cells import ANSI, notebook_markdown
+from .config import RenderError, echo_default, format_options, load_config
+from .pandoc import render_html, render_pdf
+from .quarto import quarto_notebook, quarto_version, render_with_quarto
+from .views import render_notebook_view
+
+__all__ = ["ANSI", "RenderError", "choose_renderer", "quarto_notebook", "render_notebook_view",
+           "render_report", "renderer_versions"]
+
+QUARTO_HINT = (
+    "quarto not on PATH; install it (pip install -e '.[quarto]', or conda install -c "
+    "conda-forge quarto) or use --renderer pandoc"
+)
+
+
+def choose_renderer(name: str = "auto") -> str:
+    """The renderer a run will use: "auto" means Quarto when it is on PATH, else pandoc."""
+    if name not in {"auto", "quarto", "pandoc"}:
+        raise RenderError(f"unknown renderer {name!r}; use auto, quarto or pandoc")
+    if name == "pandoc":
+        return name
+    if shutil.which("quarto") is None:
+        if name == "quarto":
+            raise RenderError(QUARTO_HINT)
+        return "pandoc"
+    return "quarto"
+
+
+@functools.cache
+def renderer_versions(renderer: str) -> dict:
+    """The renderer and the versions of the tools it runs, as the tools report them."""
+    if renderer == "quarto":
+        return {"renderer": "quarto", "quarto": quarto_version()}
+    import pypandoc
+    import typst
+
+    return {"renderer": "pandoc", "pandoc": pypandoc.get_pandoc_version(),
+            "typst": typst.__version__}
+
+
+def render_report(report_ipynb: Path, out_dir: Path, renderer: str, config: Path) -> list[str]:
+    """Write ``out_dir``/report.html and report.pdf from an executed notebook; return the
+    warnings the tools printed, for the caller to show.
+
+    ``config`` is the project's _quarto.yml (its ``format:``, ``execute: echo`` and ``lang``
+    apply; its ``project:`` section does not).
+    """
+    settings = load_config(config)
+    if choose_renderer(renderer) == "quarto":
+        return render_with_quarto(report_ipynb, out_dir, settings)
+    return render_with_pandoc(report_ipynb, out_dir, settings)
+
+
+def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> list[str]:
+    """The report: pandoc's HTML and pandoc + typst's PDF, from the same Markdown."""
+    nb = nbformat.read(report_ipynb, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="jakisurvey-render-") as tmp:
+        work = Path(tmp)
+        markdown = notebook_markdown(nb, work / "images", echo=echo_default(settings))
+        html = render_html(markdown, out_dir / "report.html", work, format_options(settings, "html"))
+        return html + render_pdf(markdown, out_dir / "report.pdf", work,
+                                 format_options(settings, "typst"))

@@ -1,0 +1,187 @@
+"""The report folder: what --out may replace, crash-safe publishing, recovery after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from jakisurvey import outdir
+from jakisurvey.outdir import OutputError
+
+from conftest import ROOT
+
+
+def inputs_in(folder: Path) -> list[Path]:
+    """Two input files in a folder of their own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [folder / "records.csv", folder / "study.yml"]
+    for path in files:
+        path.write_text("x\n")
+    return files
+
+
+def report(folder: Path, files: dict[str, str] | None = None) -> Path:
+    """A report folder as the tool writes it (marker listing every file)."""
+    folder.mkdir(parents=True)
+    for name, text in (files or {"report.html": "<p>old</p>", "notebooks/a.ipynb": "{}"}).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    outdir.write_marker(folder, state="published")
+    return folder
+
+
+def refused(given, inputs, project=ROOT) -> str:
+    """The refusal message for an --out value."""
+    with pytest.raises(OutputError) as error:
+        outdir.check_out(given, inputs, project)
+    return str(error.value)
+
+
+def test_a_new_folder_and_an_earlier_report_are_accepted(tmp_path):
+    files = inputs_in(tmp_path / "data")
+    assert outdir.check_out(str(tmp_path / "new"), files, ROOT) == tmp_path / "new"
+    assert outdir.check_out(report(tmp_path / "old"), files, ROOT) == tmp_path / "old"
+    (tmp_path / "empty").mkdir()
+    assert outdir.check_out(tmp_path / "empty", files, ROOT) == tmp_path / "empty"
+
+
+def test_refusals_name_the_folder_and_the_reason(tmp_path, monkeypatch):
+    files = inputs_in(tmp_path / "data")
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.docx").write_text("years of work")
+    assert "did not make" in refused(thesis, files)
+    assert "holds the input records.csv" in refused(tmp_path / "data", files)
+    assert "holds the input" in refused(tmp_path, files)           # an ancestor of an input
+    assert "is a file" in refused(files[0], [])
+    assert "empty" in refused("", files)
+    assert "empty" in refused("  ", files)
+    monkeypatch.chdir(thesis)
+    assert "current folder" in refused(".", files)
+    assert "current folder" in refused(tmp_path / "thesis", [])
+    assert "project folder" in refused(ROOT, [], project=ROOT)     # from another folder
+    assert "does not exist" in refused(tmp_path / "missing" / "nested" / "out", files)
+    link = tmp_path / "link"
+    link.symlink_to(report(tmp_path / "target"))
+    assert "symbolic link" in refused(link, files)
+    assert (thesis / "chapter1.docx").read_text() == "years of work"
+
+
+def test_a_report_with_files_added_by_someone_else_is_refused(tmp_path):
+    old = report(tmp_path / "out")
+    (old / "notes.txt").write_text("mine")
+    assert "did not write (notes.txt)" in refused(old, [])
+    (old / "notes.txt").unlink()
+    (old / ".ipynb_checkpoints").mkdir()       # Jupyter's, when a reviewer re-ran a notebook
+    (old / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text("{}")
+    assert outdir.check_out(old, [], ROOT) == old
+
+
+def test_a_forged_or_broken_marker_is_not_ours(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "data.csv").write_text("1")
+    (folder / outdir.MARKER).write_text('{"tool": "other", "files": ["data.csv"]}')
+    assert "did not make" in refused(folder, [])
+    (folder / outdir.MARKER).write_text("not json")
+    assert "did not make" in refused(folder, [])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a folder's owner needs root")
+def test_a_report_owned_by_another_user_is_refused(tmp_path):
+    old = report(tmp_path / "out")
+    os.chown(old, 12345, 12345)
+    assert "owned by another user" in refused(old, [])
+
+
+def test_publish_replaces_only_a_report_and_leaves_nothing_behind(tmp_path):
+    out = report(tmp_path / "out")
+    staging = outdir.new_staging(out)
+    (staging / "report.html").write_text("<p>new</p>")
+    outdir.publish(staging, out, key="k")
+    assert (out / "report.html").read_text() == "<p>new</p>"
+    assert outdir.read_marker(out)["files"] == ["report.html"]
+    assert outdir.read_marker(out)["key"] == "k"
+    assert list(outdir.staging_area(out).iterdir()) == []
+
+
+def test_publish_refuses_files_added_while_the_run_was_building(tmp_path):
+    out = report(tmp_path / "out")
+    staging = outdir.new_staging(out)
+    (out / "added.txt").write_text("someone's")
+    with pytest.raises(OutputError, match="added.txt"):
+        outdir.publish(staging, out)
+    assert (out / "added.txt").read_text() == "someone's"
+
+
+def test_stale_staging_of_a_dead_run_is_removed_and_a_live_one_kept(tmp_path):
+    out = report(tmp_path / "out")
+    area = outdir.staging_area(out)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = area / f"out.{dead}.0123abcd"
+    stale.mkdir(parents=True)
+    outdir.write_marker(stale, state="staging")
+    (stale / "private").mkdir()
+    live = area / f"out.{os.getppid()}.89abcdef"
+    live.mkdir()
+    outdir.write_marker(live, state="staging")
+    foreign = area / f"out.{dead}.fedcba98"
+    foreign.mkdir()                              # no marker: not ours, never touched
+    said = outdir.recover(out)
+    assert not stale.exists() and live.exists() and foreign.exists()
+    assert said and "interrupted run" in said[0]
+
+
+PAUSED_PUBLISH = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from jakisurvey import outdir
+    out = Path(sys.argv[1])
+    staging = outdir.new_staging(out)
+    (staging / "report.html").write_text("<p>new</p>")
+    outdir.exchange = lambda a, b: False        # a file system without RENAME_EXCHANGE
+    real = os.rename
+    def slow(a, b):
+        real(a, b)
+        print("renamed", flush=True)
+        time.sleep(60)
+    os.rename = slow
+    outdir.publish(staging, out)
+""")
+
+
+def test_a_kill_between_the_two_renames_is_recovered_by_the_next_run(tmp_path):
+    out = report(tmp_path / "out")
+    child = subprocess.Popen([sys.executable, "-c", PAUSED_PUBLISH, str(out)],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "renamed"   # the old report is aside, out is gone
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not out.exists()
+    said = outdir.recover(out)
+    assert (out / "report.html").read_text() == "<p>new</p>"
+    assert any("restored" in line for line in said)
+    assert list(outdir.staging_area(out).iterdir()) == []
+
+
+def test_exchange_swaps_two_folders(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    (first / "x").write_text("a")
+    if not outdir.exchange(first, second):
+        pytest.skip("this file system cannot exchange folders")
+    assert (second / "x").read_text() == "a" and not (first / "x").exists()
+
+
+def test_the_cache_and_staging_are_ignored_by_git(tmp_path):
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".jakisurvey-cache/staging/x"],
+                             cwd=ROOT)
+    assert ignored.returncode == 0
