@@ -125,10 +125,13 @@ def pandoc_report(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quarto_project(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """A copy of the project rendered by `quarto render` at its root, as a Quarto user would."""
+def quarto_project(tmp_path_factory, pandoc_report) -> tuple[Path, subprocess.CompletedProcess]:
+    """A copy of the project rendered by `quarto render` at its root, as a Quarto user would
+    after `make report` (so the notebooks come from the cache: same inputs, same keys)."""
     quarto = need("quarto")
     project = project_copy(tmp_path_factory.mktemp("quarto") / "project")
+    shutil.copytree(pandoc_report.parent / ".jakisurvey-cache" / "notebooks",
+                    project / ".jakisurvey-cache" / "notebooks")
     done = subprocess.run([quarto, "render"], cwd=project, capture_output=True, text=True,
                           env={**os.environ, "PATH": tool_path()}, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -9,8 +9,8 @@ import yaml
 from conftest import RECORDS, STUDY
 from jakisurvey import figures, stats
 from jakisurvey.errors import StudyError
-from jakisurvey.stability import (alternative_scorings, borda_order, rank_order,
-                                  ranking_stability, resample_counts)
+from jakisurvey.stability import (alternative_scorings, borda_order, patterns, rank_order,
+                                  ranking_stability, scores)
 from jakisurvey.study import DEFAULT_RESAMPLES, DEFAULT_SEED, load_study
 from jakisurvey.survey import load_survey
 
@@ -84,9 +84,28 @@ def test_borda_order_breaks_ties_by_first_places_then_code():
     assert borda_order(borda, firsts).tolist() == [[2, 1, 0, 3], [0, 1, 2, 3]]
 
 
-def test_each_resample_draws_n_respondents():
-    counts = resample_counts(np.random.default_rng(0), 7, 50)
-    assert counts.shape == (50, 7) and (counts.sum(axis=1) == 7).all()
+def test_patterns_count_every_respondent_once(survey_of):
+    survey = survey_of([ranks(1, 2, 3)] * 4 + [ranks(2, 1, None)] * 2 + [{"role": 1}] * 3)
+    _, points, firsts = scores(survey, "barrier")
+    rows, counts = patterns(points, firsts, len(survey.respondents))
+    assert sorted(counts[:-1].tolist()) == [2, 4] and counts[-1] == 3   # last: no valid ranking
+    assert not rows[-1].any() and len(np.unique(rows, axis=0)) == len(rows)
+
+
+def test_drawing_patterns_is_drawing_respondents(survey_of):
+    """The multinomial over answer patterns gives the shares a plain resampling of people does."""
+    people = [ranks(1, 2, 3)] * 5 + [ranks(2, 1, 3)] * 4 + [ranks(3, 2, 1)] * 2 + [{"role": 1}] * 2
+    survey = survey_of(people)
+    codes, points, firsts = scores(survey, "barrier")
+    n, rng = len(survey.respondents), np.random.default_rng(5)
+    padded = np.vstack([np.hstack([points, firsts]), np.zeros((n - len(points), 2 * len(codes)))])
+    drawn = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(4000)])
+    totals = drawn @ padded
+    by_people = np.bincount(borda_order(totals[:, :len(codes)], totals[:, len(codes):])[:, 0],
+                            minlength=len(codes)) / 4000
+    by_patterns = ranking_stability(survey, "barrier", 2, resamples=4000, seed=9)
+    first = {item["code"]: item["p_first"] for item in by_patterns["items"]}
+    assert np.allclose([first[c] for c in codes], by_people, atol=0.04)
 
 
 def test_no_respondents_gives_no_shares(survey_of):

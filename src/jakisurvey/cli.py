@@ -76,11 +76,26 @@ def validate(args: argparse.Namespace) -> int:
     checked = pipeline.check_inputs(inputs(args))
     survey = checked.survey
     compute_results(survey, checked.study, {})
-    for problem in survey.problems:
-        print(problem.message())
+    for line in listed(survey.problems):
+        print(line)
     print(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "
           f"respondents, {len(survey.problems)} warnings)")
     return 0
+
+
+LISTED_PER_RULE = 20  # warnings of one kind printed one by one; the rest are counted
+
+
+def listed(problems: list) -> list[str]:
+    """One line per warning, at most LISTED_PER_RULE of each kind, then how many more."""
+    lines, seen = [], {}
+    for problem in problems:
+        seen[problem.rule] = seen.get(problem.rule, 0) + 1
+        if seen[problem.rule] <= LISTED_PER_RULE:
+            lines.append(problem.message())
+    lines += [f"... and {n - LISTED_PER_RULE} more: {rule}" for rule, n in seen.items()
+              if n > LISTED_PER_RULE]
+    return lines
 
 
 def jobs_number(text: str) -> int:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import definitions as d
 from .errors import DictionaryError
 from .textfile import NotText, allow_long_cells, read_utf8
 
@@ -40,13 +41,13 @@ RANKING_TAG = re.compile(r"@RANKING=(\w+),(\d+)")
 RANKING_TYPES = {"radio", "dropdown"}
 NONE_TAG = re.compile(r"@NONEOFTHEABOVE='?(\d+)'?")
 BAND_TAG = re.compile(r"@BAND-(LOWER|UPPER)=([\d,]*)")
-# What the analysis (survey.py, stats.py, the notebooks) refers to by name, with usable types.
-ANALYSED_FIELDS = {"country": {"text"}, "jaki_used": CODED_TYPES, "jaki_n_patients": CODED_TYPES,
-                   "jaki_improvement": CODED_TYPES, "jaki_side_effects": CODED_TYPES,
-                   "jaki_agents_used": {"checkbox"}, "jaki_side_effect_types": {"checkbox"},
-                   "jaki_consider": {"checkbox"}, "concomitant": {"checkbox"}}
-ANALYSED_RANKINGS = ("barrier", "indication")
-BANDED_FIELD = "jaki_n_patients"
+# What the analysis (survey.py, stats.py, the notebooks) refers to by name, with usable types:
+# the study's definitions, plus the free-text country and the tick-box questions shown as tables.
+ANALYSED_FIELDS = {"country": {"text"}, d.PATIENT_BANDS: CODED_TYPES, d.SOCIETY: {"checkbox"},
+                   **{rule.field: CODED_TYPES
+                      for rule in (d.JAKI_USER, d.IMPROVED_MOST_OR_ALL, d.SIDE_EFFECTS)},
+                   **{name: {"checkbox"} for name in ("jaki_agents_used", "jaki_side_effect_types",
+                                                      *d.CHECKBOXES)}}
 
 
 @dataclass(frozen=True)
@@ -238,11 +239,11 @@ class Codebook:
                 given = f"it has type '{found.type}'" if found else "the dictionary lacks it"
                 raise problem(self.source, f"the analysis needs this field, of type "
                                            f"{' or '.join(sorted(types))}; {given}", None, name)
-        for name in ANALYSED_RANKINGS:
+        for name in d.RANKINGS:
             if name not in self.rankings:
                 raise problem(self.source, f"the analysis needs the ranking '{name}': dropdown "
                                            f"fields annotated @RANKING={name},1, {name},2 ...")
-        self.check_bands(BANDED_FIELD)
+        self.check_bands(d.PATIENT_BANDS)
 
     def check_bands(self, name: str) -> None:
         """A banded count needs one @BAND-LOWER and one @BAND-UPPER value per choice."""

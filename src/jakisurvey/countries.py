@@ -190,8 +190,12 @@ class CountryResolver:
 
 
 def resolve_countries(values: pd.Series, resolver: CountryResolver) -> pd.DataFrame:
-    """Return country_iso3 (missing where unresolved) and country_region ("Unknown" there)."""
-    iso3 = values.map(resolver.iso3).astype("str")
+    """Return country_iso3 (missing where unresolved) and country_region ("Unknown" there).
+
+    Each distinct answer is resolved once (an export repeats a few dozen answers).
+    """
+    distinct = values.dropna().unique()
+    iso3 = values.map(dict(zip(distinct, map(resolver.iso3, distinct)))).astype("str")
     return pd.DataFrame({"country_iso3": iso3, "country_region": iso3.map(resolver.region)})
 
 

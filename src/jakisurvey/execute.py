@@ -38,6 +38,10 @@ if "matplotlib.pyplot" in _sys.modules:
 _os.chdir({cwd!r})
 get_ipython().reset(new_session=True, aggressive=False)
 """
+# What the notebooks import, imported while a kernel waits for its first notebook.
+WARM = ("import jakisurvey.cells, jakisurvey.cherries, jakisurvey.countries, "
+        "jakisurvey.figures, jakisurvey.inputs, jakisurvey.results, jakisurvey.stability, "
+        "jakisurvey.tables, jakisurvey.tallies")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 Say = Callable[[str], None]
@@ -116,7 +120,8 @@ def figures_of(nb: nbformat.NotebookNode) -> dict[str, bytes]:
     found = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get(FIGURE_KEY, {}).get("file")
+            metadata = output.get("metadata", {})  # IPython files an image's under its type
+            name = metadata.get("image/png", metadata).get(FIGURE_KEY, {}).get("file")
             if name and "image/png" in output.get("data", {}):
                 path = PurePosixPath(name)
                 if path.is_absolute() or ".." in path.parts:
@@ -156,29 +161,34 @@ def kernel_of_this_python(folder: Path):
 class Kernel:
     """One kernel, reused for several notebooks; its connection file and log stay in `runtime`."""
 
-    def __init__(self, runtime: Path, cwd: Path, index: int) -> None:
+    def __init__(self, runtime: Path, cwd: Path, index: int, env: dict[str, str]) -> None:
         from jupyter_client.manager import KernelManager
 
         self.cwd = cwd
         self.log = open(runtime / f"kernel-{index}.log", "w", encoding="utf-8")
         self.km = KernelManager(kernel_name=KERNEL)
         self.km.connection_file = str(runtime / f"kernel-{index}.json")
-        self.km.start_kernel(cwd=str(cwd), stdout=self.log, stderr=self.log)
+        self.km.start_kernel(cwd=str(cwd), stdout=self.log, stderr=self.log,
+                             env={**os.environ, **env})
         self.used = False
+
+    def run(self, code: str) -> None:
+        """Execute code in the kernel, outside any notebook."""
+        client = self.km.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            reply = client.execute_interactive(code, timeout=120, output_hook=lambda m: None)
+            if reply["content"]["status"] != "ok":
+                raise SurveyError(f"the notebook kernel failed: {reply['content'].get('evalue')}")
+        finally:
+            client.stop_channels()
+        self.used = True
 
     def fresh(self) -> None:
         """Clear what an earlier notebook left: namespace, figures, settings, working folder."""
         if self.used:
-            client = self.km.client()
-            client.start_channels()
-            try:
-                client.wait_for_ready(timeout=60)
-                reply = client.execute_interactive(RESET.format(cwd=str(self.cwd)), timeout=60,
-                                                   output_hook=lambda message: None)
-                if reply["content"]["status"] != "ok":
-                    raise SurveyError("could not reset the notebook kernel between notebooks")
-            finally:
-                client.stop_channels()
+            self.run(RESET.format(cwd=str(self.cwd)))
         self.used = True
 
     def close(self) -> None:
@@ -189,6 +199,51 @@ class Kernel:
             self.km.cleanup_resources()
         finally:
             self.log.close()
+
+
+class Pool:
+    """Kernels started, and the package imported in them, while the run does other work."""
+
+    def __init__(self, size: int, runtime: Path, cwd: Path, env: dict[str, str]) -> None:
+        runtime.mkdir(parents=True, exist_ok=True)
+        self._spec = kernel_of_this_python(runtime)
+        self._spec.__enter__()
+        self.kernels: list[Kernel | None] = [None] * size
+        self.errors: list[BaseException | None] = [None] * size
+        self.closing = False
+        self.threads = [threading.Thread(target=self.start, args=(i, runtime, cwd, env),
+                                         daemon=True) for i in range(size)]
+        for thread in self.threads:
+            thread.start()
+
+    def start(self, index: int, runtime: Path, cwd: Path, env: dict[str, str]) -> None:
+        """Start one kernel and import what the notebooks import."""
+        try:
+            self.kernels[index] = Kernel(runtime, cwd, index, env)
+            if self.closing:            # the run stopped while this kernel was starting
+                self.kernels[index].close()
+                return
+            self.kernels[index].run(WARM)
+        except BaseException as error:  # noqa: BLE001 - raised where the kernel is wanted
+            self.errors[index] = error
+
+    def get(self, index: int) -> Kernel:
+        """Kernel number `index`, once it is ready."""
+        while self.threads[index].is_alive():
+            self.threads[index].join(0.2)
+        if self.errors[index] is not None:
+            raise self.errors[index]
+        return self.kernels[index]
+
+    def close(self) -> None:
+        """Stop every kernel, also one still starting or importing (its thread then ends)."""
+        self.closing = True
+        for kernel in self.kernels:
+            if kernel is not None:
+                kernel.close()
+        for thread in self.threads:
+            thread.join(0.5)  # a thread still waiting on a stopped kernel ends with the process
+        self._spec.__exit__(None, None, None)
 
 
 def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed: Path) -> None:
@@ -213,51 +268,45 @@ def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed:
     nbformat.write(nb, job.target)
 
 
-def execute_all(jobs: list[Job], cache: Cache, parameters: dict, shown: dict, runtime: Path,
-                failed: Path, workers: int, say: Say, then: Callable[[Job], None]) -> int:
-    """Restore cached notebooks, execute the rest on up to `workers` kernels; returns executed.
+def missing(jobs: list[Job], cache: Cache) -> list[Job]:
+    """The jobs whose notebook is not in the cache."""
+    return [job for job in jobs if cache.get("notebooks", job.key, ".ipynb") is None]
+
+
+def execute_all(jobs: list[Job], todo: list[Job], cache: Cache, parameters: dict, shown: dict,
+                pool: Pool | None, failed: Path, say: Say, then: Callable[[Job], None]) -> None:
+    """Restore the cached notebooks, execute those in `todo` on the pool's kernels.
 
     `then(job)` runs for each notebook as soon as it is in place (in the worker's thread).
     """
     output = Path(parameters["output"])
-    todo = []
     for job in jobs:
-        entry = cache.get("notebooks", job.key, ".ipynb")
-        if entry is None:
-            todo.append(job)
-        else:
-            restore(entry, job, output)
+        if job not in todo:
+            restore(cache.get("notebooks", job.key, ".ipynb"), job, output)
             say(f"notebook {job.name}: cached")
             then(job)
     if todo:
-        runtime.mkdir(parents=True, exist_ok=True)
-        with kernel_of_this_python(runtime):
-            run_pool(todo, parameters, shown, runtime, failed, min(workers, len(todo)), say,
-                     lambda job: (cache.put("notebooks", job.key, job.target, ".ipynb"),
-                                  then(job)))
-    return len(todo)
+        run_pool(todo, pool, parameters, shown, failed, say,
+                 lambda job: (cache.put("notebooks", job.key, job.target, ".ipynb"), then(job)))
 
 
-def run_pool(todo: list[Job], parameters: dict, shown: dict, runtime: Path, failed: Path,
-             workers: int, say: Say, then: Callable[[Job], object]) -> None:
-    """Worker threads, each with one kernel, take notebooks from a queue until it is empty."""
+def run_pool(todo: list[Job], pool: Pool, parameters: dict, shown: dict, failed: Path, say: Say,
+             then: Callable[[Job], object]) -> None:
+    """Worker threads, each with one kernel of the pool, take notebooks from a queue."""
     waiting: queue.Queue[Job] = queue.Queue()
     for job in todo:
         waiting.put(job)
-    stop, errors, kernels = threading.Event(), [], []
-    cwd = todo[0].target.parent
+    stop, errors = threading.Event(), []
 
     def work(index: int) -> None:
-        kernel = None
         try:
+            kernel = None
             while not stop.is_set():
                 try:
                     job = waiting.get_nowait()
                 except queue.Empty:
                     return
-                if kernel is None:
-                    kernel = Kernel(runtime, cwd, index)
-                    kernels.append(kernel)
+                kernel = kernel or pool.get(index)
                 say(f"notebook {job.name}: running")
                 start = time.perf_counter()
                 execute_one(job, kernel, parameters, shown, failed)
@@ -266,11 +315,9 @@ def run_pool(todo: list[Job], parameters: dict, shown: dict, runtime: Path, fail
         except BaseException as error:  # noqa: BLE001 - handed to the main thread
             errors.append(error)
             stop.set()
-        finally:
-            if kernel is not None:
-                kernel.close()
 
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    threads = [threading.Thread(target=work, args=(i,), daemon=True)
+               for i in range(len(pool.threads))]
     for thread in threads:
         thread.start()
     try:
@@ -279,8 +326,9 @@ def run_pool(todo: list[Job], parameters: dict, shown: dict, runtime: Path, fail
                 thread.join(0.2)
     except BaseException:
         stop.set()
-        for kernel in list(kernels):
-            kernel.close()
+        for kernel in pool.kernels:
+            if kernel is not None:
+                kernel.close()
         raise
     if errors:
         raise errors[0]

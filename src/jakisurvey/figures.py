@@ -25,6 +25,8 @@ from shapely.geometry import box  # noqa: E402
 
 from .countries import UNKNOWN  # noqa: E402
 from .privacy import hidden  # noqa: E402
+from .stats import LEVEL  # noqa: E402
+from .subgroups import MEASURE_TITLES  # noqa: E402
 
 WIDTH = 6.5  # inches: fits an A4 page with 2.5 cm margins, so nothing is cut off
 DPI = 200
@@ -84,8 +86,8 @@ def world_map(counts: pd.Series, world, min_cell: int = 1) -> plt.Figure:
     colours = sns.color_palette("viridis_r", len(bins))
     style = {"cmap": ListedColormap(colours), "edgecolor": "white", "linewidth": 0.3,
              "norm": BoundaryNorm(bins + [bins[-1] * 100], len(colours))}
-    fig, (world_ax, europe_ax) = plt.subplots(2, 1, figsize=(WIDTH, 7.4),
-                                              gridspec_kw={"height_ratios": [1, 1.25]})
+    fig, (world_ax, europe_ax) = plt.subplots(2, 1, figsize=(WIDTH, 7.3),
+                                              gridspec_kw={"height_ratios": [2.85, 3.7]})
     europe = europe_bounds()
     for ax in (world_ax, europe_ax):
         frame.plot(ax=ax, color="#e6e6e6", edgecolor="white", linewidth=0.3)
@@ -109,7 +111,7 @@ def world_map(counts: pd.Series, world, min_cell: int = 1) -> plt.Figure:
     fig.legend(handles=handles, title="Respondents per country", loc="lower center",
                ncols=len(handles), fontsize=8, title_fontsize=8.5, frameon=False,
                handlelength=1.4, columnspacing=1.0)
-    fig.subplots_adjust(left=0, right=1, top=0.99, bottom=0.07, hspace=0.08)
+    fig.subplots_adjust(left=0, right=1, top=1, bottom=0.08, hspace=0.07)
     return fig
 
 
@@ -182,12 +184,10 @@ def share_chart(table: pd.DataFrame, title: str, min_cell: int = 1) -> plt.Figur
         ax.text(right + 1, y, f"<{min_cell} (of {N})" if is_small else text, va="center",
                 fontsize=7)
     ax.set_xlim(0, max(100, high.max() * 1.3))
-    ax.set(xlabel="Respondents (%), with 95% Wilson interval", ylabel="", title=title)
+    ax.set(xlabel=f"Respondents (%), with {LEVEL} Wilson interval", ylabel="", title=title)
     return fig
 
 
-MEASURE_TITLES = {"jaki_used": "Have used a JAKi", "improvement": "Improvement in most or all",
-                  "side_effects": "Side effects observed"}
 
 
 def subgroup_plot(subgroups: dict, grouping: str, min_cell: int = 1) -> plt.Figure:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,22 +96,46 @@ def check_inputs(inputs: Inputs) -> Checked:
     return Checked(study, codebook, resolver, survey, files)
 
 
+HANDED_OVER = "JAKISURVEY_CHECKED"  # a run hands its kernels the inputs it has checked
 _loaded: dict[tuple, Checked] = {}
 
 
-def load(records: str | Path, dictionary: str | Path, study: str | Path) -> Checked:
-    """check_inputs for notebooks, remembered by the files' content within one kernel.
+def content_key(inputs: Inputs) -> tuple:
+    """What identifies checked inputs: each file's role, location and SHA-256."""
+    files = study_files(inputs)[1]
+    return tuple(sorted((role, str(Path(path).resolve()), digest)
+                        for (role, path), digest in zip(files.items(), hashes(files).values())))
 
-    A kernel that runs several notebooks reads each export once; every call gets its own
-    copy of the records, so no notebook can change what another one sees.
+
+def hand_over(checked: Checked, inputs: Inputs, path: Path) -> dict[str, str]:
+    """Save checked inputs for the run's kernels; the environment variable that names them."""
+    with open(path, "wb") as handle:
+        pickle.dump({"key": content_key(inputs), "checked": checked}, handle)
+    return {HANDED_OVER: str(path)}
+
+
+def handed_over(key: tuple) -> Checked | None:
+    """The inputs the run that started this kernel checked, if they are these very files."""
+    path = os.environ.get(HANDED_OVER)
+    if not path or not Path(path).is_file():
+        return None
+    with open(path, "rb") as handle:
+        saved = pickle.load(handle)
+    return saved["checked"] if saved.get("key") == key else None
+
+
+def load(records: str | Path, dictionary: str | Path, study: str | Path) -> Checked:
+    """check_inputs for notebooks, remembered by the files' content.
+
+    The files are checked once per kernel (or once per run, which hands its kernels what it
+    checked, for the same files with the same SHA-256 only); every call gets its own copy of
+    the records, so no notebook can change what another one sees.
     """
     inputs = Inputs(Path(records), Path(dictionary), Path(study))
-    files = study_files(inputs)[1]
-    key = tuple(sorted((role, str(Path(path).resolve()), digest)
-                       for (role, path), digest in zip(files.items(), hashes(files).values())))
+    key = content_key(inputs)
     if key not in _loaded:
         _loaded.clear()
-        _loaded[key] = check_inputs(inputs)
+        _loaded[key] = handed_over(key) or check_inputs(inputs)
     kept = _loaded[key]
     return replace(kept, survey=replace(kept.survey, data=kept.survey.data.copy(),
                                         problems=list(kept.survey.problems)))

@@ -235,9 +235,9 @@ def summarise_fields(problems: list[Problem]) -> list[Problem]:
 def records_frame(header: list[str], rows: list[int], body: list[list[str]],
                   columns: list[str]) -> pd.DataFrame:
     """The chosen columns as a frame of stripped strings, indexed by file row."""
-    position = {name: header.index(name) for name in columns}
-    frame = pd.DataFrame({name: [cells[i].strip() for cells in body]
-                          for name, i in position.items()}, columns=columns, dtype="str")
+    by_column = list(zip(*body))  # every row has the header's length (checked before)
+    frame = pd.DataFrame({name: list(map(str.strip, by_column[header.index(name)]))
+                          for name in columns}, columns=columns, dtype="str")
     frame.index = pd.Index(rows, name="row")
     return frame
 

@@ -225,6 +225,12 @@ def publish(staging: Path, out: Path, **details) -> None:
 
 
 def discard(staging: Path) -> None:
-    """Remove a staging folder of this run (ours: made by new_staging)."""
+    """Remove a staging folder of this run (ours: made by new_staging), and the tool's folders
+    above it if that leaves them empty (a refused first run leaves nothing behind)."""
     if read_marker(staging) is not None:
         shutil.rmtree(staging, ignore_errors=True)
+    for folder in (staging.parent, staging.parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            break

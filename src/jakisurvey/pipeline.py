@@ -10,7 +10,9 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,8 +21,8 @@ import nbformat
 from . import outdir
 from .cache import Cache, digest, software
 from .cells import NOTEBOOKS, PATTERN
-from .execute import NotebookError, execute_all, plan
-from .inputs import Checked, Inputs, check_inputs, hashes, study_files
+from .execute import Job, NotebookError, Pool, execute_all, missing, plan
+from .inputs import HANDED_OVER, Checked, Inputs, check_inputs, hand_over, hashes, study_files
 
 PROJECT = NOTEBOOKS.parent
 QUARTO_CONFIG = PROJECT / "_quarto.yml"
@@ -49,6 +51,25 @@ class Options:
     config: Path = QUARTO_CONFIG
     notebooks: Path = NOTEBOOKS
     render: bool = True   # False: up to the report notebook (Quarto's pre-render step)
+
+
+@contextmanager
+def heartbeat(say, step: str, every: float = 5.0):
+    """Say every few seconds that a long step is still running."""
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def beat() -> None:
+        while not done.wait(every):
+            say(f"{step}: still running ({time.perf_counter() - start:.0f} s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def write_json(data: object, path: Path) -> None:
@@ -110,6 +131,7 @@ class Run:
                           software(), options.render)
         self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
         self.checked: Checked | None = None
+        self.aggregates: dict | None = None
         self.previous = None
 
     def up_to_date(self) -> bool:
@@ -117,42 +139,67 @@ class Run:
         marker = outdir.read_marker(self.out) if self.out.exists() else None
         return not self.options.force and bool(marker) and marker.get("key") == self.key
 
-    def build(self, staging: Path) -> list[dict]:
-        """Everything the report folder holds, written into the staging folder."""
-        from . import changes
+    def build(self, staging: Path, todo: list[Job], pool: Pool | None) -> list[dict]:
+        """Everything the report folder holds, written into the staging folder.
+
+        results.json is computed in a thread of its own while the kernels run the notebooks:
+        the kernels are other processes, so the two overlap.
+        """
         from .assemble import figure_numbers
+
+        numbers = figure_numbers({job.source.stem: nbformat.read(job.source, as_version=4)
+                                  for job in self.jobs})
+        outcome: dict = {}
+        results = threading.Thread(target=self.write_results, args=(staging, outcome), daemon=True)
+        results.start()
+        try:
+            self.execute(staging, todo, pool, numbers)
+        finally:
+            results.join()  # never leave it writing into a staging folder being removed
+        if "error" in outcome:
+            raise outcome["error"]
+        self.render(staging, outcome["change"], numbers)
+        return outcome["change"]
+
+    def write_results(self, staging: Path, outcome: dict) -> None:
+        """results.json (shared), private/ (exact values, listing), changes.json and run.json."""
+        from . import changes
         from .provenance import run_info
         from .results import compute_results, published
 
-        survey, study = self.checked.survey, self.checked.study
-        exact = compute_results(survey, study, {f"{k}_sha256": v for k, v in self.hashes.items()})
-        public = published(exact, survey, study)
-        self.previous = changes.previous_results(self.out)
-        change = changes.changes(self.previous, public)
-        write_json(public, staging / "results.json")
-        write_json(exact, staging / "private" / "results.json")
-        write_private_listing(self.checked, staging / "private")
-        write_json(change, staging / "changes.json")
-        write_json(run_info(self.checked.files, self.hashes, self.versions), staging / "run.json")
-        numbers = figure_numbers({job.source.stem: nbformat.read(job.source, as_version=4)
-                                  for job in self.jobs})
-        self.execute(staging, numbers)
-        self.render(staging, change, numbers)
-        return change
+        try:
+            start = time.perf_counter()
+            survey, study = self.checked.survey, self.checked.study
+            digests = {f"{k}_sha256": v for k, v in self.hashes.items()}
+            exact = compute_results(survey, study, digests, self.aggregates)
+            public = published(exact, survey, study)
+            self.previous = changes.previous_results(self.out)
+            outcome["change"] = changes.changes(self.previous, public)
+            write_json(public, staging / "results.json")
+            write_json(exact, staging / "private" / "results.json")
+            write_private_listing(self.checked, staging / "private")
+            write_json(outcome["change"], staging / "changes.json")
+            write_json(run_info(self.checked.files, self.hashes, self.versions),
+                       staging / "run.json")
+            self.say(f"results.json: done in {time.perf_counter() - start:.1f} s")
+        except BaseException as error:  # noqa: BLE001 - raised again in the main thread
+            outcome["error"] = error
 
-    def execute(self, staging: Path, numbers: dict[str, dict]) -> None:
+    def targets(self, staging: Path) -> list[Job]:
+        """The notebooks of this run, each to be written into staging/notebooks."""
+        return [replace(job, target=staging / "notebooks" / job.name) for job in self.jobs]
+
+    def execute(self, staging: Path, todo: list[Job], pool: Pool | None,
+                numbers: dict[str, dict]) -> None:
         """The section notebooks, from the cache or executed, into staging/notebooks, each
         followed by its view as soon as it is there."""
-        folder = staging / "notebooks"
-        folder.mkdir(parents=True, exist_ok=True)
-        jobs = [replace(job, target=folder / job.name) for job in self.jobs]
-        executed = execute_all(jobs, self.cache, absolute(self.checked.files, staging),
-                               self.shown, staging / ".runtime",
-                               outdir.cache_dir(self.out) / "failed", self.options.jobs, self.say,
-                               lambda job: self.view(job.target, numbers))
-        shutil.rmtree(staging / ".runtime", ignore_errors=True)
-        if executed:
-            self.say(f"notebooks: {executed} executed, {len(jobs) - executed} from the cache")
+        execute_all(self.targets(staging), todo, self.cache,
+                    absolute(self.checked.files, staging), self.shown, pool,
+                    outdir.cache_dir(self.out) / "failed", self.say,
+                    lambda job: self.view(job.target, numbers))
+        if todo:
+            self.say(f"notebooks: {len(todo)} executed, {len(self.jobs) - len(todo)} from the "
+                     "cache")
 
     def render(self, staging: Path, change: list[dict], numbers: dict[str, dict]) -> None:
         """The report notebook, then the report (HTML and PDF) unless Quarto renders it itself
@@ -201,7 +248,9 @@ class Run:
         tools = ", ".join(f"{k} {v}" for k, v in self.versions.items() if k != "renderer")
         self.say(f"render: {self.renderer} ({tools})")
         start = time.perf_counter()
-        for warning in render_report(report, staging, self.renderer, self.options.config) or []:
+        with heartbeat(self.say, "render"):
+            warnings = render_report(report, staging, self.renderer, self.options.config)
+        for warning in warnings:
             self.say(f"render: {warning}")
         self.say(f"render: done in {time.perf_counter() - start:.1f} s")
         made = staging / ".render"
@@ -227,16 +276,52 @@ class Run:
         return [nbformat.v4.new_markdown_cell("# Changes since the previous run\n\n"
                                               + section(change))]
 
+    def check_claims(self) -> None:
+        """Refuse, before any work, a claim whose check cannot compare its result."""
+        from .results import aggregates, claims
+
+        survey, study = self.checked.survey, self.checked.study
+        self.aggregates = aggregates(survey, study)
+        known = replace(study, claims=tuple(c for c in study.claims
+                                            if c.result.split(".")[0] in self.aggregates))
+        claims(survey, known, self.aggregates)
+
+    def check(self) -> None:
+        """Read and check the inputs (and the claims against them), saying how it went."""
+        start = time.perf_counter()
+        self.checked = check_inputs(self.inputs)
+        self.check_claims()
+        survey = self.checked.survey
+        self.say(f"inputs: {len(survey.data)} records, {len(survey.respondents)} respondents, "
+                 f"{len(survey.problems)} warnings, checked in {time.perf_counter() - start:.1f} s")
+
     def publish(self) -> list[dict] | None:
-        """Build in staging and publish; None when the report was already up to date."""
+        """Build in staging and publish; None when the report was already up to date.
+
+        Kernels for the notebooks not in the cache start first, and import the package while
+        the inputs are checked; they get the checked inputs from the run (inputs.hand_over).
+        """
         if self.up_to_date():
             self.say(f"nothing changed since the report in {self.out} was made; "
                      "it is up to date (--force rebuilds it)")
             return None
-        self.checked = check_inputs(self.inputs)
         staging = outdir.new_staging(self.out)
+        runtime = staging / ".runtime"
         try:
-            change = self.build(staging)
+            (staging / "notebooks").mkdir()
+            todo = missing(self.targets(staging), self.cache)
+            handed = runtime / "checked.pickle"
+            pool = (Pool(min(self.options.jobs, len(todo)), runtime, staging / "notebooks",
+                         {HANDED_OVER: str(handed)}) if todo else None)
+            try:
+                self.check()
+                if todo:
+                    hand_over(self.checked, self.inputs, handed)
+                change = self.build(staging, todo, pool)
+            finally:
+                if pool is not None:
+                    pool.close()
+                shutil.rmtree(runtime, ignore_errors=True)
             outdir.publish(staging, self.out, key=self.key)
         except BaseException:
             outdir.discard(staging)

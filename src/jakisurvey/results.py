@@ -232,9 +232,13 @@ def claims(survey: Survey, study: Study, results: dict, min_cell: int = 1) -> li
         raise StudyError(f"{study.path.name}: {error}") from None
 
 
-def compute_results(survey: Survey, study: Study, inputs: dict[str, str]) -> dict[str, Any]:
-    """The full, exact results.json content (private); `published` makes the shared one."""
-    results = {**aggregates(survey, study), **beyond(survey, study)}
+def compute_results(survey: Survey, study: Study, inputs: dict[str, str],
+                    found: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full, exact results.json content (private); `published` makes the shared one.
+
+    `found`: the `aggregates` of these very records, when the caller has them already.
+    """
+    results = {**(found or aggregates(survey, study)), **beyond(survey, study)}
     results["claims"] = claims(survey, study, results)
     results["inputs"] = inputs
     return results

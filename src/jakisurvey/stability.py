@@ -15,7 +15,7 @@ from .study import DEFAULT_RESAMPLES, DEFAULT_SEED
 from .survey import Survey
 
 CHUNK_BYTES = 100_000_000  # working memory per chunk of resamples
-BYTES_PER_DRAW = 28        # a drawn index (int32), its flat position, a count and its float
+BYTES_PER_COUNT = 16       # a drawn count (int64) and its float
 MIN_SHARE_RANKED = 0.10    # mean position: items ranked by fewer valid rankings are excluded
 
 
@@ -43,32 +43,41 @@ def rank_order(survey: Survey, name: str) -> list[int]:
     return [codes[i] for i in borda_order(points.sum(axis=0), firsts.sum(axis=0))]
 
 
-def chunk_size(n_respondents: int, resamples: int) -> int:
-    """Resamples per chunk so that one chunk stays within CHUNK_BYTES (depends only on n)."""
-    return max(1, min(resamples, CHUNK_BYTES // (BYTES_PER_DRAW * max(n_respondents, 1))))
+def chunk_size(n_patterns: int, resamples: int) -> int:
+    """Resamples per chunk so that one chunk's counts stay within CHUNK_BYTES."""
+    return max(1, min(resamples, CHUNK_BYTES // (BYTES_PER_COUNT * max(n_patterns, 1))))
 
 
-def resample_counts(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    """How often each of n respondents is drawn, in `size` resamples of n with replacement."""
-    draws = rng.integers(0, n, size=(size, n), dtype=np.int32)
-    flat = (draws + (np.arange(size, dtype=np.int64) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=size * n).reshape(size, n).astype("float64")
+def patterns(points: np.ndarray, firsts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (points, first places) rows among n respondents, and how many have each.
+
+    Respondents without a valid ranking are one row of zeros; they are drawn but add nothing.
+    """
+    rows = np.vstack([np.hstack([points, firsts]), np.zeros((1, 2 * points.shape[1]))])
+    unique, inverse = np.unique(rows[:-1], axis=0, return_inverse=True) if len(points) else \
+        (rows[:0], np.zeros(0, dtype=int))
+    counts = np.bincount(inverse.ravel(), minlength=len(unique)).astype("float64")
+    return np.vstack([unique, rows[-1:]]), np.append(counts, n - len(points))
 
 
 def bootstrap_orders(points: np.ndarray, firsts: np.ndarray, n: int, resamples: int,
                      seed: int) -> np.ndarray:
     """Item order (indices, best first) in each of `resamples` bootstrap resamples of n people.
 
-    points and firsts hold one row per valid ranking; the other n - len(points) respondents
-    are drawn too but add nothing.
+    Drawing n respondents with replacement draws each distinct answer pattern a multinomial
+    number of times (n draws, probabilities = the pattern's share of respondents), so the
+    resamples are drawn over patterns: the same distribution, at a cost that grows with the
+    number of distinct patterns, not of respondents. points and firsts hold one row per valid
+    ranking.
     """
     rng = np.random.default_rng(seed)
-    n_items, step = points.shape[1], chunk_size(n, resamples)
-    per_person = np.zeros((n, 2 * n_items))
-    per_person[:len(points)] = np.hstack([points, firsts])
+    n_items = points.shape[1]
+    rows, counts = patterns(points, firsts, n)
+    step = chunk_size(len(rows), resamples)
     orders = []
     for start in range(0, resamples, step):
-        totals = resample_counts(rng, n, min(step, resamples - start)) @ per_person
+        drawn = rng.multinomial(n, counts / n, size=min(step, resamples - start))
+        totals = drawn.astype("float64") @ rows
         orders.append(borda_order(totals[:, :n_items], totals[:, n_items:]))
     return np.vstack(orders)
 

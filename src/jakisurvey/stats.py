@@ -15,6 +15,7 @@ from .codebook import checkbox_column
 from .countries import UNKNOWN
 from .survey import Survey, answered
 ALPHA = 0.05  # 95% intervals
+LEVEL = f"{round(100 * (1 - ALPHA))}%"  # how the interval's level is printed
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Proportion:
         low, high = self.ci
         if low is None:
             return "-"
-        return f"95% CI {percent_of(low)}–{percent_of(high)}%"
+        return f"{LEVEL} CI {percent_of(low)}–{percent_of(high)}%"
 
     def __str__(self) -> str:
         if not self.N:

@@ -22,6 +22,9 @@ REGION_GROUPS = ("USA", "Europe", "Rest of world")
 SOCIETY_GROUPS = ("CARRA only", "PReS only", "Both")
 MEASURES = {"jaki_used": d.JAKI_USER, "improvement": d.IMPROVED_MOST_OR_ALL,
             "side_effects": d.SIDE_EFFECTS}
+MEASURE_TITLES = {"jaki_used": "Have used a systemic JAKi",
+                  "improvement": "Improvement in most or all patients",
+                  "side_effects": "Side effects observed"}
 MIN_EXPECTED = 5  # below this expected count the chi-square approximation is doubtful
 FISHER_RESAMPLES = 9999
 

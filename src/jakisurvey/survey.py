@@ -37,20 +37,21 @@ class Survey:
 
 def typed(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Convert string cells to typed columns: codes as Int64, checkboxes as booleans."""
-    data = pd.DataFrame(index=raw.index)
-    for f in codebook.fields.values():
-        for column in f.columns:
-            cells = raw[column].replace("", pd.NA)
-            if f.type == "checkbox":
-                data[column] = cells.fillna("0").astype(int).astype(bool)
-            elif f.choices:
-                data[column] = pd.to_numeric(cells).astype("Int64")
-            else:
-                data[column] = cells.astype("string")
+    columns = {column: typed_column(raw[column], f.type, f.choices)
+               for f in codebook.fields.values() for column in f.columns}
     status = f"{codebook.form}_complete"
     if status in raw:
-        data[status] = pd.to_numeric(raw[status].replace("", pd.NA)).astype("Int64")
-    return data
+        columns[status] = typed_column(raw[status], "radio", {0: "", 1: "", 2: ""})
+    return pd.DataFrame(columns, index=raw.index)
+
+
+def typed_column(cells: pd.Series, kind: str, codes: dict[int, str]) -> pd.Series:
+    """One column typed; the loader has checked every cell (codes of the field; boxes 0, 1)."""
+    if kind == "checkbox":
+        return cells.eq("1")
+    if codes:
+        return cells.map({str(code): code for code in codes}).astype("Int64")
+    return cells.mask(cells.eq("")).astype("string")
 
 
 def answered(data: pd.DataFrame, codebook: Codebook, name: str) -> pd.Series:

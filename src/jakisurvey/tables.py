@@ -12,7 +12,8 @@ import re
 import pandas as pd
 from IPython.display import Markdown, display
 
-from .stats import Proportion
+from .stats import LEVEL, Proportion
+from .subgroups import MEASURE_TITLES, MIN_EXPECTED
 
 # Characters with a meaning in pandoc or Quarto Markdown inside a line: emphasis, code, links,
 # raw HTML and entities, attributes and shortcodes, tables, maths, citations, sub/superscript,
@@ -127,7 +128,7 @@ def share_table(table: pd.DataFrame, heading: str, min_cell: int) -> Markup:
     return markdown_table(pd.DataFrame({
         heading: table["label"],
         "Respondents, % (n/N)": [share(p, min_cell) for p in shares],
-        "95% CI": ["" if 0 < p.n < min_cell else p.interval_text() for p in shares]}))
+        f"{LEVEL} CI": ["" if 0 < p.n < min_cell else p.interval_text() for p in shares]}))
 
 
 def ranking_table(table: pd.DataFrame, min_cell: int) -> Markup:
@@ -182,14 +183,16 @@ def scorings_table(scorings: dict, labels: dict[int, str]) -> Markup:
     """The leading places under Borda and the two other scorings."""
     names = {"borda": "Borda score (as published)", "first_places": "Times ranked first",
              "mean_position": "Mean position among those who ranked it"}
+    from .stability import MIN_SHARE_RANKED
+
     rows = pd.DataFrame({"Scoring": [names[k] for k in names if k in scorings],
                          "Leading items, in order": ["; ".join(labels[c] for c in scorings[k])
                                                      for k in names if k in scorings]})
-    return markdown_table(rows)
-
-
-MEASURES = {"jaki_used": "Have used a systemic JAKi", "improvement": "Improvement in most or all",
-            "side_effects": "Side effects observed"}
+    left_out = scorings.get("excluded_from_mean_position", [])
+    note = (f"Mean position leaves out items ranked by fewer than {MIN_SHARE_RANKED:.0%} of the "
+            "valid rankings" + (": " + "; ".join(labels[c] for c in left_out) if left_out
+                                else " (none here)") + ".")
+    return Markup(markdown_table(rows) + "\n\n" + sentence(note))
 
 
 def p_value(p: float | None) -> str:
@@ -206,19 +209,20 @@ def subgroup_tables(subgroups: dict, grouping: str, min_cell: int) -> Markup:
     rows = []
     for measure, by_group in found["measures"].items():
         shares = {g: Proportion(by_group[g]["n"], by_group[g]["N"]) for g in groups}
-        rows.append({"Measure": MEASURES.get(measure, measure),
+        rows.append({"Measure": MEASURE_TITLES.get(measure, measure),
                      **{g: f"{share(p, min_cell)} {interval(p, min_cell)}".strip()
                         for g, p in shares.items()}})
     tests = pd.DataFrame([{
-        "Measure": MEASURES.get(t["measure"], t["measure"]),
+        "Measure": MEASURE_TITLES.get(t["measure"], t["measure"]),
         "Chi-square (dof)": "-" if t["statistic"] is None else f"{t['statistic']:.2f} ({t['dof']})",
         "p": p_value(t["p"]), "p (Holm)": p_value(t["p_holm"]),
         "Smallest expected count": "-" if t["min_expected"] is None else f"{t['min_expected']:.1f}",
         "Monte Carlo exact p": p_value(t.get("p_fisher_mc"))} for t in found["tests"]])
-    doubtful = [MEASURES.get(t["measure"], t["measure"]) for t in found["tests"]
+    doubtful = [MEASURE_TITLES.get(t["measure"], t["measure"]) for t in found["tests"]
                 if t["min_expected"] is not None and t["min_expected"] < 5]
     note = ("" if not doubtful else "\n\nThe chi-square approximation is doubtful for "
-            + "; ".join(doubtful) + " (an expected count below 5): read the Monte Carlo exact p.")
+            + "; ".join(doubtful) + f" (an expected count below {MIN_EXPECTED}): read the Monte "
+            "Carlo exact p.")
     left_out = found.get("n_not_grouped")
     out = "" if left_out is None else f" Left out (no group): {count(left_out, min_cell)}."
     return Markup(f"**By {grouping}.**{out}\n\n" + markdown_table(pd.DataFrame(rows)) + "\n\n"

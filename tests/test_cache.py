@@ -1,0 +1,121 @@
+"""The run cache and parallel execution: what re-executes, and that kernels share nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from jakisurvey import cache, execute
+from jakisurvey.cache import Cache
+
+from conftest import ROOT, bundled_inputs, tool_path
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PARAMETERS = {"records": "../../data/synthetic/records.csv", "output": ".."}
+HASHES = {"records": "r1", "dictionary": "d1", "study": "s1"}
+
+
+def keys(sources=NOTEBOOKS, parameters=PARAMETERS, hashes=HASHES) -> dict[str, str]:
+    """Cache key of each notebook."""
+    return {job.name: job.key for job in execute.plan(sources, parameters, hashes)}
+
+
+def test_keys_change_with_everything_a_notebook_is_made_from(tmp_path, monkeypatch):
+    base = keys()
+    assert keys() == base                                         # deterministic
+    for role in HASHES:                                           # a record, the dictionary, ...
+        assert set(keys(hashes={**HASHES, role: "changed"}).values()).isdisjoint(base.values())
+    assert keys(parameters={**PARAMETERS, "output": "../x"}).keys() == base.keys()
+    assert set(keys(parameters={**PARAMETERS, "output": "../x"}).values()).isdisjoint(
+        base.values())
+    edited = tmp_path / NOTEBOOKS[3].name                         # one notebook's prose
+    book = nbformat.read(NOTEBOOKS[3], as_version=4)
+    book.cells[0].source += " Reworded."
+    nbformat.write(book, edited)
+    changed = keys([*NOTEBOOKS[:3], edited, *NOTEBOOKS[4:]])
+    assert [name for name in base if changed[name] != base[name]] == [NOTEBOOKS[3].name]
+    real = cache.software()                                       # a package version
+    monkeypatch.setattr(cache, "software", lambda: {**real, "distributions": ["pandas==0.0"]})
+    monkeypatch.setattr(execute, "software", cache.software)
+    assert set(keys().values()).isdisjoint(base.values())
+
+
+def test_the_package_itself_is_part_of_the_software(tmp_path):
+    env = cache.software()
+    assert env["python"] and any(d.startswith("pandas==") for d in env["distributions"])
+    assert re.fullmatch(r"[0-9a-f]{64}", env["package"])
+
+
+def test_cache_entries_are_whole_or_absent(tmp_path):
+    store = Cache(tmp_path / "cache")
+    made = tmp_path / "made.ipynb"
+    made.write_text("{}")
+    assert store.get("notebooks", "k", ".ipynb") is None
+    store.put("notebooks", "k", made, ".ipynb")
+    assert store.get("notebooks", "k", ".ipynb").read_text() == "{}"
+    assert Cache(tmp_path / "cache", use=False).get("notebooks", "k", ".ipynb") is None  # --force
+    assert [p.name for p in (tmp_path / "cache" / "notebooks").iterdir()] == ["k.ipynb"]
+
+
+def test_cached_notebooks_bring_back_their_figures(pandoc_report, tmp_path):
+    executed = pandoc_report / "notebooks" / "01_respondents.ipynb"
+    job = execute.Job(executed, tmp_path / "notebooks" / executed.name, "k")
+    job.target.parent.mkdir()
+    execute.restore(executed, job, tmp_path)
+    assert (tmp_path / "figures" / "figure_1a_map.png").read_bytes() == \
+        (pandoc_report / "figures" / "figure_1a_map.png").read_bytes()
+
+
+def test_one_changed_notebook_is_the_only_one_executed(pandoc_report, tmp_path):
+    subprocess.run(["cp", "-a", str(pandoc_report.parent), str(tmp_path / "p")], check=True)
+    project = tmp_path / "p"
+    notebook = project / "notebooks" / "05_medications.ipynb"
+    book = nbformat.read(notebook, as_version=4)
+    book.cells[0].source += " Reworded for this test."
+    nbformat.write(book, notebook)
+    done = subprocess.run(
+        [sys.executable, "-m", "jakisurvey.cli", "run", *bundled_inputs(project), "--out",
+         str(project / "_output"), "--renderer", "pandoc"], capture_output=True, text=True,
+        cwd=project, env={**os.environ, "PATH": tool_path(), "PYTHONPATH": str(project / "src")})
+    assert done.returncode == 0, done.stderr
+    assert re.findall(r"notebook (\S+): running", done.stderr) == ["05_medications.ipynb"]
+    assert "Reworded for this test." in (project / "_output" / "report.html").read_text()
+    assert "ERROR" not in done.stderr and "Traceback" not in done.stderr
+
+
+def markdown_outputs(folder: Path) -> dict[str, list]:
+    """What each executed notebook shows, cell by cell."""
+    return {path.name: [[o.get("data", {}).get("text/markdown") for o in cell.get("outputs", [])]
+                        for cell in nbformat.read(path, as_version=4).cells]
+            for path in sorted(folder.glob("*.ipynb"))}
+
+
+def test_a_shared_kernel_gives_what_separate_kernels_give(pandoc_report, tmp_path):
+    """Notebooks run one after another in one kernel (--jobs 1) show exactly what the report
+    (two kernels, --jobs 2) shows: no notebook sees another's state."""
+    sources = [ROOT / "notebooks" / n for n in ("02_experience.ipynb", "05_medications.ipynb",
+                                                 "08_methods.ipynb")]
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    data = pandoc_report.parent / "data"
+    ran_with = {"records": str(data / "synthetic" / "records.csv"),
+                "dictionary": str(data / "data_dictionary.csv"), "study": str(data / "study.yml"),
+                "output": str(tmp_path)}
+    shown = json.loads(json.dumps(nbformat.read(pandoc_report / "notebooks" / sources[0].name,
+                                                as_version=4).metadata["papermill"]["parameters"]))
+    jobs = [execute.Job(s, folder / s.name, f"k{i}") for i, s in enumerate(sources)]
+    pool = execute.Pool(1, tmp_path / "runtime", folder, {})
+    try:
+        execute.execute_all(jobs, jobs, Cache(tmp_path / "cache"), ran_with, shown, pool,
+                            tmp_path / "failed", lambda line: None, lambda job: None)
+    finally:
+        pool.close()
+    reference = markdown_outputs(pandoc_report / "notebooks")
+    assert {k: reference[k] for k in markdown_outputs(folder)} == markdown_outputs(folder)
+    assert not list((tmp_path / "runtime").glob("*.json"))   # connection files removed

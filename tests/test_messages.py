@@ -1,0 +1,91 @@
+"""Clear one-line messages, exit 1 and nothing half-written, for what a careless user does."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+import yaml
+
+from jakisurvey import cli, pipeline
+from jakisurvey.cli import LISTED_PER_RULE, listed
+from jakisurvey.load import Problem
+
+from conftest import DATA, DICTIONARY, RECORDS, STUDY
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    """The command line in-process: exit status and standard error."""
+    status = cli.main(["run", "--renderer", "pandoc", *args])
+    return status, capsys.readouterr().err
+
+
+def study_with(tmp_path, **changes) -> str:
+    """A copy of the bundled study file with some settings changed."""
+    settings = yaml.safe_load(STUDY.read_text())
+    settings.update(country_aliases=str(DATA / "country_aliases.csv"),
+                    regions=str(DATA / "regions.csv"), **changes)
+    path = tmp_path / "study.yml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return str(path)
+
+
+def test_an_unwritable_parent_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)   # as a non-root user sees it
+    status, error = run(capsys, "--out", str(tmp_path / "out"))
+    assert status == 1 and "cannot write in" in error and "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "x"))
+    monkeypatch.setattr(pipeline, "write_private_listing", full)
+    monkeypatch.setattr(pipeline, "execute_all", lambda *args, **kwargs: 0)   # no kernels
+    status, error = run(capsys, "--out", str(tmp_path / "out"))
+    assert status == 1 and "No space left on device" in error and "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []        # no report, no staging, no cache folder
+
+
+def test_fewer_invited_than_respondents_is_an_error(tmp_path, capsys):
+    status, error = run(capsys, "--out", str(tmp_path / "out"), "--study",
+                        study_with(tmp_path, n_invited=100))
+    assert status == 1 and "n_invited" in error and "229 respondents" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_claim_whose_check_cannot_compare_its_result_is_an_error(tmp_path, capsys):
+    claims = yaml.safe_load(STUDY.read_text())["claims"]
+    claims[0] = {**claims[0], "check": "leading", "published": [1, 2]}   # a ranking check on 229
+    status, error = run(capsys, "--out", str(tmp_path / "out"), "--study",
+                        study_with(tmp_path, claims=claims))
+    assert status == 1 and "claim 'respondents'" in error and "n_respondents" in error
+    assert "Traceback" not in error and not (tmp_path / "out").exists()
+    claims[0] = {**claims[0], "result": "barrier_ranking", "published": [1, 99]}
+    status, error = run(capsys, "--out", str(tmp_path / "out"), "--study",
+                        study_with(tmp_path, claims=claims))
+    assert status == 1 and "[99] are not codes" in error
+
+
+def test_validate_lists_a_few_warnings_of_each_kind():
+    many = [Problem("x.csv", row, "country", "Atlantis", "country not recognised",
+                    severity="warning") for row in range(2, 500)]
+    lines = listed(many + [Problem("x.csv", 3, "role", "", "other", severity="warning")])
+    assert len(lines) == LISTED_PER_RULE + 2
+    assert lines[-1] == f"... and {498 - LISTED_PER_RULE} more: country not recognised"
+
+
+@pytest.mark.parametrize("argv, code", [(["synth", "--seed", "-1", "--out", "x.csv"], 2),
+                                        (["run", "--jobs", "0"], 2)])
+def test_usage_errors_exit_2(argv, code, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == code and "Traceback" not in capsys.readouterr().err
+
+
+def test_inputs_are_checked_before_the_report_folder_is_touched(tmp_path, capsys):
+    status, error = run(capsys, "--records", str(tmp_path / "missing.csv"), "--out",
+                        str(tmp_path / "out"))
+    assert status == 1 and "records file not found" in error
+    assert list(tmp_path.iterdir()) == [] and DICTIONARY.is_file() and RECORDS.is_file()

@@ -1,0 +1,48 @@
+"""Quarto's own way: `quarto render` at the project root gives the report `make report` gives.
+
+The session fixture `quarto_project` copies the project and runs `quarto render` at its root, as
+a Quarto user would (skipped where Quarto is not installed, failed in CI where it must be).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+from conftest import ROOT
+from test_render import assert_same_text, pdf_text, visible_text
+
+
+def test_quarto_render_at_the_root_writes_the_report(quarto_project):
+    project, done = quarto_project
+    out = project / "_output"
+    for name in ("report.html", "report.pdf", "results.json", "changes.json", "run.json",
+                 "private/results.json", "notebooks/04_indications.html", ".jakisurvey-report.json"):
+        assert (out / name).is_file(), name
+    run = json.loads((out / "run.json").read_text())
+    assert run["renderer"]["renderer"] == "quarto"
+    assert re.fullmatch(r"1\.10\.\d+", run["renderer"]["quarto"])
+    assert (project / "_build" / "report.html").is_file()          # what `quarto preview` serves
+    warnings = [line for line in done.stderr.splitlines() if re.search(r"WARN|\[WARNING\]", line)]
+    assert all("typst-gather" in line for line in warnings), warnings   # the one explained
+    made = {p.name for p in project.iterdir()} - {p.name for p in ROOT.iterdir()}
+    assert made <= {"_build", "_output", ".quarto", ".jakisurvey-cache"}, made
+    for name in made:                                   # all of it ignored by git
+        assert subprocess.run(["git", "check-ignore", "-q", name + "/"], cwd=ROOT).returncode == 0
+
+
+def test_make_report_and_quarto_render_give_the_same_results(quarto_report, pandoc_report):
+    for name in ("results.json", "private/results.json", "changes.json"):
+        assert json.loads((quarto_report / name).read_text()) == \
+            json.loads((pandoc_report / name).read_text()), name
+    assert sorted(p.name for p in (quarto_report / "figures").iterdir()) == \
+        sorted(p.name for p in (pandoc_report / "figures").iterdir())
+
+
+def test_both_renderers_give_the_same_report(quarto_report, pandoc_report):
+    assert_same_text(visible_text((pandoc_report / "report.html").read_text(encoding="utf-8")),
+                     visible_text((quarto_report / "report.html").read_text(encoding="utf-8")),
+                     "HTML")
+    assert_same_text(pdf_text(pandoc_report / "report.pdf"), pdf_text(quarto_report / "report.pdf"),
+                     "PDF")
