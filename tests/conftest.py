@@ -66,14 +66,13 @@ import subprocess
 import sys
 
 VENV_BIN = Path(sys.executable).parent
-QUARTO_CACHE = Path.home() / ".cache" / "jakisurvey-quarto" / "bin"
 # CI sets this: a missing browser, PDF tool or Quarto is then a failure, never a skip.
 REQUIRE_TOOLS = os.environ.get("JAKISURVEY_REQUIRE_TOOLS") == "1"
 
 
 def tool_path() -> str:
-    """PATH with this venv's commands first, and Quarto where the project's CI installs it."""
-    return os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", ""), str(QUARTO_CACHE)])
+    """PATH with this venv's commands first (the Quarto hooks call `jakisurvey`)."""
+    return os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")])
 
 
 def need(tool: str) -> str:
