@@ -30,6 +30,7 @@ def test_quarto_render_at_the_root_writes_the_report(quarto_project):
     assert made <= {"_build", "_output", ".quarto", ".jakisurvey-cache"}, made
     for name in made:                                   # all of it ignored by git
         assert subprocess.run(["git", "check-ignore", "-q", name + "/"], cwd=ROOT).returncode == 0
+    assert (project / ".gitignore").read_text() == (ROOT / ".gitignore").read_text()  # as is
 
 
 def test_make_report_and_quarto_render_give_the_same_results(quarto_report, pandoc_report):
