@@ -81,12 +81,16 @@ def test_one_changed_notebook_is_the_only_one_executed(pandoc_report, tmp_path):
     nbformat.write(book, notebook)
     done = subprocess.run(
         [sys.executable, "-m", "jakisurvey.cli", "run", *bundled_inputs(project), "--out",
-         str(project / "_output"), "--renderer", "pandoc"], capture_output=True, text=True,
-        cwd=project, env={**os.environ, "PATH": tool_path(), "PYTHONPATH": str(project / "src")})
+         str(project / "_output"), "--renderer", "pandoc", "--jobs", "4"], capture_output=True,
+        text=True, cwd=project,
+        env={**os.environ, "PATH": tool_path(), "PYTHONPATH": str(project / "src")})
     assert done.returncode == 0, done.stderr
     assert re.findall(r"notebook (\S+): running", done.stderr) == ["05_medications.ipynb"]
     assert "Reworded for this test." in (project / "_output" / "report.html").read_text()
     assert "ERROR" not in done.stderr and "Traceback" not in done.stderr
+    out = project / "_output"
+    assert (out / "results.json").read_text() == (pandoc_report / "results.json").read_text()
+    assert json.loads((out / "changes.json").read_text()) == []   # the same export again
 
 
 def markdown_outputs(folder: Path) -> dict[str, list]:

@@ -22,7 +22,7 @@ from . import outdir
 from .cache import Cache, digest, software
 from .cells import NOTEBOOKS, PATTERN
 from .execute import Job, NotebookError, Pool, execute_all, missing, plan
-from .inputs import HANDED_OVER, Checked, Inputs, check_inputs, hand_over, hashes, study_files
+from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
 
 PROJECT = NOTEBOOKS.parent
 QUARTO_CONFIG = PROJECT / "_quarto.yml"
@@ -298,25 +298,26 @@ class Run:
     def publish(self) -> list[dict] | None:
         """Build in staging and publish; None when the report was already up to date.
 
-        Kernels for the notebooks not in the cache start first, and import the package while
-        the inputs are checked; they get the checked inputs from the run (inputs.hand_over).
+        The inputs are checked first; kernels then start for the notebooks not in the cache and
+        import the package while results.json is computed, and get the checked inputs from the
+        run (inputs.hand_over) instead of reading them again.
         """
         if self.up_to_date():
             self.say(f"nothing changed since the report in {self.out} was made; "
                      "it is up to date (--force rebuilds it)")
             return None
+        self.check()
         staging = outdir.new_staging(self.out)
         runtime = staging / ".runtime"
         try:
             (staging / "notebooks").mkdir()
             todo = missing(self.targets(staging), self.cache)
-            handed = runtime / "checked.pickle"
-            pool = (Pool(min(self.options.jobs, len(todo)), runtime, staging / "notebooks",
-                         {HANDED_OVER: str(handed)}) if todo else None)
+            pool = None
+            if todo:
+                runtime.mkdir()
+                pool = Pool(min(self.options.jobs, len(todo)), runtime, staging / "notebooks",
+                            hand_over(self.checked, self.inputs, runtime / "checked.pickle"))
             try:
-                self.check()
-                if todo:
-                    hand_over(self.checked, self.inputs, handed)
                 change = self.build(staging, todo, pool)
             finally:
                 if pool is not None:

@@ -1,0 +1,54 @@
+"""Small-cell suppression of everything published, the analyses beyond the paper included."""
+
+from __future__ import annotations
+
+from jakisurvey.privacy import public_results
+from jakisurvey.results import compute_results, published
+from jakisurvey.study import load_study
+
+from conftest import STUDY
+
+SHARE = {"n": 2, "N": 40, "pct": 0.05, "ci_low": 0.01, "ci_high": 0.16}
+
+
+def test_every_small_count_becomes_a_bound():
+    results = {
+        "n_respondents": 40, "n_usa": 2, "country_counts": {"USA": 30, "CHL": 1},
+        "improvement": SHARE, "jaki_consider": {"Other": SHARE},
+        "barrier_ranking": [{"code": 9, "borda": 4, "n_first": 1, "n_ranked": 2,
+                             "position_1": 1, "mean_position": 1.5}],
+        "subgroups": {"region": {"measures": {"improvement": {"USA": SHARE}},
+                                 "tests": [{"statistic": 1.2, "p": 0.5}], "n_not_grouped": 1}},
+        "cherries": [{"key": "respondents", "value": 2, "text": "2", "source": "records"},
+                     {"key": "completion_rate", "value": SHARE, "text": "5% (2/40)",
+                      "source": "records"},
+                     {"key": "design", "value": "web", "text": "web", "source": "study.yml"}],
+        "ranking_stability": {"barrier": {"items": [{"code": 9, "p_first": 0.01}]}},
+    }
+    public = public_results(results, 3)
+    assert public["n_usa"] == "<3" and public["n_respondents"] == 40
+    assert public["country_counts"] == {"USA": 30, "CHL": "<3"}
+    hidden = {"n": "<3", "N": 40, "pct": None, "ci_low": None, "ci_high": None}
+    assert public["improvement"] == hidden and public["jaki_consider"]["Other"] == hidden
+    assert public["subgroups"]["region"]["measures"]["improvement"]["USA"] == hidden
+    assert public["subgroups"]["region"]["n_not_grouped"] == "<3"
+    item = public["barrier_ranking"][0]
+    assert item["n_first"] == item["n_ranked"] == item["position_1"] == "<3"
+    assert item["borda"] is None and item["mean_position"] is None
+    assert [c["text"] for c in public["cherries"]] == ["<3", "<3 (of 40)", "web"]
+    assert public["ranking_stability"] == results["ranking_stability"]   # shares of resamples
+    assert public_results(results, 1) == results
+
+
+def test_published_results_hide_small_cells_and_keep_exact_checks(survey_of):
+    import dataclasses
+
+    survey = survey_of([{"country": "USA", "role": 1, "jaki_used": 1, "jaki_side_effects": 1}]
+                       + [{"country": "Chile", "role": 1, "jaki_used": 0}] * 5)
+    study = dataclasses.replace(load_study(STUDY), min_cell=3, n_invited=10)
+    exact = compute_results(survey, study, {})
+    public = published(exact, survey, study)
+    assert exact["country_counts"]["USA"] == 1 and public["country_counts"]["USA"] == "<3"
+    assert public["side_effects"]["n"] == "<3" and exact["side_effects"]["n"] == 1
+    assert [c["status"] for c in public["claims"]] == [c["status"] for c in exact["claims"]]
+    assert public["claims"][3]["reproduced_text"].startswith("0%")
