@@ -364,14 +364,23 @@ def quarto_pre_render(project: Path, say=to_stderr) -> Path:
     return run(default_inputs(project), project / QUARTO_BUILD, options)
 
 
-def quarto_post_render(project: Path, say=to_stderr) -> Path:
-    """After Quarto rendered _build/report.ipynb: publish _build as the report in _output."""
+def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
+    """After Quarto rendered _build/report.ipynb: publish _build as the report in _output.
+
+    When Quarto rendered only some formats (`quarto preview`, `quarto render --to html`),
+    _build is left for the preview and _output is not touched.
+    """
     build, out = project / QUARTO_BUILD, project / DEFAULT_OUT.name
     marker = outdir.read_marker(build)
+    notebook = build / "report.ipynb"
+    if marker is None or not notebook.is_file():
+        raise outdir.OutputError(f"{build} holds no report notebook of this tool; run "
+                                 "`quarto render` at the project root")
     made = [build / name for name in ("report.html", "report.pdf")]
-    if marker is None or not all(path.is_file() for path in made):
-        raise outdir.OutputError(f"{build} holds no report rendered by Quarto; run `quarto render` "
-                                 "at the project root")
+    if not all(p.is_file() and p.stat().st_mtime >= notebook.stat().st_mtime for p in made):
+        say(f"not every format was rendered (quarto preview?): {out} is left as it is; "
+            "`quarto render` renders and publishes the whole report")
+        return None
     out = outdir.check_out(out, study_files(default_inputs(project))[1].values(), project)
     for line in outdir.recover(out):
         say(line)
