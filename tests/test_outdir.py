@@ -185,3 +185,16 @@ def test_the_cache_and_staging_are_ignored_by_git(tmp_path):
     ignored = subprocess.run(["git", "check-ignore", "-q", ".jakisurvey-cache/staging/x"],
                              cwd=ROOT)
     assert ignored.returncode == 0
+
+
+def test_files_a_renderer_writes_for_the_tool_are_expected(tmp_path):
+    build = tmp_path / "_build"
+    build.mkdir()
+    (build / "report.ipynb").write_text("{}")
+    outdir.write_marker(build, expected=["report.html", "report_files/*"])
+    (build / "report.html").write_text("<p>by Quarto</p>")
+    (build / "report_files").mkdir()
+    (build / "report_files" / "x.png").write_bytes(b"png")
+    assert outdir.check_out(build, [], ROOT) == build
+    (build / "notes.txt").write_text("mine")
+    assert "notes.txt" in refused(build, [])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fnmatch
 import json
 import os
 import secrets
@@ -114,12 +115,14 @@ def foreign_files(folder: Path) -> list[str] | None:
     marker = read_marker(folder)
     if marker is None:
         return None if present or (folder / MARKER).exists() else []
-    listed = set(marker["files"])
-    return [f for f in present if f not in listed]
+    listed, expected = set(marker["files"]), marker.get("expected", [])
+    return [f for f in present if f not in listed
+            and not any(fnmatch.fnmatchcase(f, pattern) for pattern in expected)]
 
 
 def write_marker(folder: Path, **details) -> None:
-    """Mark a folder as a report of ours, listing every file in it."""
+    """Mark a folder as a report of ours, listing every file in it (and, under `expected`,
+    patterns of files a renderer will write into it on the tool's behalf)."""
     files = [f for f in files_in(folder) if f != MARKER]
     text = json.dumps({"tool": TOOL, **details, "files": files}, indent=1) + "\n"
     (folder / MARKER).write_text(text, encoding="utf-8")

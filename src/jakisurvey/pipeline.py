@@ -31,6 +31,7 @@ DEFAULT_DICTIONARY = PROJECT / "data" / "data_dictionary.csv"
 DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
+QUARTO_WRITES = ["report.html", "report.pdf", "report_files/*", "*.quarto_ipynb"]
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
@@ -323,7 +324,8 @@ class Run:
                 if pool is not None:
                     pool.close()
                 shutil.rmtree(runtime, ignore_errors=True)
-            outdir.publish(staging, self.out, key=self.key)
+            expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
+            outdir.publish(staging, self.out, key=self.key, expected=expected)
         except BaseException:
             outdir.discard(staging)
             raise
