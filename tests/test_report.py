@@ -324,11 +324,7 @@ def test_a_killed_run_keeps_the_report_and_the_next_run_cleans_up(pandoc_report,
         text=True, cwd=ROOT, env={**os.environ, "PATH": tool_path()})
     wait_for(process, "running")
     process.send_signal(how)
-    try:
-        said = process.communicate(timeout=60)[1]
-    except subprocess.TimeoutExpired:
-        os.system(f"/work/main/.venv/bin/py-spy dump --pid {process.pid} > /tmp/hang.txt 2>&1")
-        raise
+    said = process.communicate(timeout=60)[1]
     assert (out / "report.html").read_bytes() == before
     staging = out.parent / ".jakisurvey-cache" / "staging"
     left = list(staging.iterdir()) if staging.exists() else []
