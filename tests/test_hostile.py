@@ -9,7 +9,6 @@ corrected and one record added, to check changes.json.
 from __future__ import annotations
 
 import csv
-import html
 import json
 import re
 from pathlib import Path

@@ -21,6 +21,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from jakisurvey import render
+from jakisurvey.markdown import escape
 from jakisurvey.render import cells, config, pandoc, quarto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +254,8 @@ def test_markdown_follows_quarto_rules(tmp_path):
     assert "#|" not in md and "IPython.core.display" not in md
     assert "section.claims()" not in md and "/home/someone" not in md  # echo off by default
     assert f"::: {{#claims .cell-output}}\n{TABLE}\n:::" in md  # label -> id of the output
-    assert (f'::: {{#figure-1a .cell-output}}\n![Figure 1A\\: Respondents per country\\.]'
+    caption = escape("Figure 1A: Respondents per country.")   # literal text, escaped
+    assert (f'::: {{#figure-1a .cell-output}}\n![{caption}]'
             f'(images/1.png){{fig-alt="{ALT}"}}\n:::') in md  # full width: no width=
     assert "```{.cell-output .cell-output-stdout}\nhello stdout\n```" in md
     assert "```{.python .cell-code}\nlen(respondents)\n```\n\n```{.cell-output " \
@@ -291,7 +293,7 @@ def test_quarto_sees_literal_captions_and_typst_anchors():
     staged = quarto.quarto_notebook(nb)
     figure = next(c for c in staged.cells if "figure_map" in c.source)
     options, code = cells.cell_options(figure.source)
-    assert options == {"label": "figure-1a", "fig-cap": cells.escape_markdown(HOSTILE),
+    assert options == {"label": "figure-1a", "fig-cap": escape(HOSTILE),
                        "fig-alt": ALT}
     assert code == "section.figure_map()"
     anchors = [c.source for c in staged.cells if c.cell_type == "markdown" and "=typst" in c.source]

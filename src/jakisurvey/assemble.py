@@ -15,27 +15,20 @@ import re
 from pathlib import Path
 
 import nbformat
-import yaml
 
 from .cells import anchor
-from .tables import escape
+from .markdown import escape
+from .render.cells import cell_options, with_options
 
 HIDDEN_TAGS = {"parameters", "injected-parameters"}
 PANEL = re.compile(r"^fig-1([a-d])$")
-OPTION = re.compile(r"^#\|\s*([\w-]+):\s*(.*)$")
 REFERENCE = re.compile(r"@(fig-[A-Za-z0-9_-]+)")
 VIEW_LINK = re.compile(r"\]\((\d\d_[A-Za-z0-9_-]+\.html#[A-Za-z0-9_-]+)\)")
 
 
-def options(cell: nbformat.NotebookNode) -> dict[str, str]:
-    """A code cell's leading `#| key: value` options, values as written."""
-    found = {}
-    for line in cell.source.splitlines():
-        match = OPTION.match(line)
-        if not match:
-            break
-        found[match.group(1)] = match.group(2)
-    return found
+def label_of(cell: nbformat.NotebookNode) -> str:
+    """A code cell's `#| label:` ('' for none, and for markdown cells)."""
+    return str(cell_options(cell.source)[0].get("label", "")) if cell.cell_type == "code" else ""
 
 
 def figure_numbers(books: dict[str, nbformat.NotebookNode]) -> dict[str, dict]:
@@ -43,7 +36,7 @@ def figure_numbers(books: dict[str, nbformat.NotebookNode]) -> dict[str, dict]:
     numbers, next_number = {}, 2
     for stem, book in books.items():
         for cell in book.cells:
-            label = options(cell).get("label", "") if cell.cell_type == "code" else ""
+            label = label_of(cell)
             if not label.startswith("fig-"):
                 continue
             panel = PANEL.match(label)
@@ -60,21 +53,14 @@ def figure_id(label: str) -> str:
 
 def numbered_cell(cell: nbformat.NotebookNode, numbers: dict[str, dict]) -> None:
     """Give a figure cell its number: label without the fig- prefix, caption 'Figure N: ...'."""
-    label = options(cell).get("label", "")
+    label = label_of(cell)
     if label not in numbers:
         return
-    lines = cell.source.splitlines()
-    for i, line in enumerate(lines):
-        match = OPTION.match(line)
-        if not match:
-            break
-        key, value = match.groups()
-        if key == "label":
-            lines[i] = f"#| label: {figure_id(label)}"
-        elif key == "fig-cap":
-            caption = f"Figure {numbers[label]['number']}: {yaml.safe_load(value)}"
-            lines[i] = f"#| fig-cap: {json.dumps(caption, ensure_ascii=False)}"
-    cell.source = "\n".join(lines)
+    options, code = cell_options(cell.source)
+    options["label"] = figure_id(label)
+    if "fig-cap" in options:
+        options["fig-cap"] = f"Figure {numbers[label]['number']}: {options['fig-cap']}"
+    cell.source = with_options(options, code)
 
 
 def references(text: str, numbers: dict[str, dict], in_report: bool) -> str:

@@ -15,9 +15,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PATTERN = "[0-9][0-9]_*.ipynb"
 
 
-def section_notebooks() -> list[Path]:
-    """The section notebooks, in report order."""
-    return sorted(NOTEBOOKS.glob(PATTERN))
+def section_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    """The section notebooks of a folder, in report order."""
+    return sorted(folder.glob(PATTERN))
 
 
 def anchor(cell_id: str) -> str:

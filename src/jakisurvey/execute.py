@@ -27,6 +27,7 @@ import nbformat
 
 from .cache import Cache, digest, software
 from .errors import SurveyError
+from .render.cells import ANSI
 
 KERNEL = "python3"
 FIGURE_KEY = "jakisurvey"  # display metadata naming the file a figure was saved to
@@ -42,7 +43,6 @@ get_ipython().reset(new_session=True, aggressive=False)
 WARM = ("import jakisurvey.cells, jakisurvey.cherries, jakisurvey.countries, "
         "jakisurvey.figures, jakisurvey.inputs, jakisurvey.results, jakisurvey.stability, "
         "jakisurvey.tables, jakisurvey.tallies")
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 Say = Callable[[str], None]
 

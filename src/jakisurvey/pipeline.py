@@ -20,7 +20,7 @@ import nbformat
 
 from . import outdir
 from .cache import Cache, digest, software
-from .cells import NOTEBOOKS, PATTERN
+from .cells import NOTEBOOKS, section_notebooks
 from .execute import Job, NotebookError, Pool, execute_all, missing, plan
 from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
 
@@ -125,7 +125,7 @@ class Run:
         self.versions = renderer_versions(self.renderer)
         self.hashes = hashes(files)
         self.shown = parameters(files, self.out)
-        self.jobs = plan(sorted(options.notebooks.glob(PATTERN)), self.shown, self.hashes)
+        self.jobs = plan(section_notebooks(options.notebooks), self.shown, self.hashes)
         self.config_text = (options.config.read_text(encoding="utf-8")
                             if options.config.is_file() else "")
         self.key = digest([job.key for job in self.jobs], self.config_text, self.versions,
@@ -354,9 +354,8 @@ def run(inputs: Inputs, out: str | os.PathLike = DEFAULT_OUT,
 
 def default_inputs(project: Path) -> Inputs:
     """The bundled inputs of a project folder."""
-    data = project / DEFAULT_RECORDS.relative_to(PROJECT).parts[0]
-    return Inputs(project / DEFAULT_RECORDS.relative_to(PROJECT),
-                  project / DEFAULT_DICTIONARY.relative_to(PROJECT), data / DEFAULT_STUDY.name)
+    return Inputs(*(project / path.relative_to(PROJECT)
+                    for path in (DEFAULT_RECORDS, DEFAULT_DICTIONARY, DEFAULT_STUDY)))
 
 
 def quarto_pre_render(project: Path, say=to_stderr) -> Path:

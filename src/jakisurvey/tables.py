@@ -12,23 +12,15 @@ import re
 import pandas as pd
 from IPython.display import Markdown, display
 
+from .markdown import escape
 from .stats import LEVEL, Proportion
 from .subgroups import MEASURE_TITLES, MIN_EXPECTED
 
-# Characters with a meaning in pandoc or Quarto Markdown inside a line: emphasis, code, links,
-# raw HTML and entities, attributes and shortcodes, tables, maths, citations, sub/superscript,
-# and the quotes, dashes and dots that typographic ("smart") punctuation would change.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|$@~^&#\"']|-(?=-)|\.(?=\.))")
 _LINK_TARGET = re.compile(r"^(?:[A-Za-z0-9_.-]+\.html)?#[A-Za-z0-9_-]+$")
 
 
 class Markup(str):
     """Markdown written by this package's code (not from an input): shown as it is."""
-
-
-def escape(text: object) -> str:
-    """Input text as literal Markdown on one line."""
-    return _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", str(text)))
 
 
 def md(value: object) -> str:

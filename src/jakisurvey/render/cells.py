@@ -8,6 +8,7 @@ outputs that are text/markdown, image/png, plain text or printed text.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,12 @@ from typing import Any
 import nbformat
 import yaml
 
+from ..markdown import escape
 from .config import RenderError
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _OPTION_LINE = re.compile(r"^#\|\s?(.*)$")
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _H1 = re.compile(r"^# +(.+?)\s*(\{[^}]*\})?\s*$", re.MULTILINE)
 
 
@@ -40,9 +41,10 @@ def cell_options(source: str) -> tuple[dict, str]:
     return options or {}, "\n".join(lines[count:])
 
 
-def escape_markdown(text: Any) -> str:
-    """Text as literal Markdown on one line: every ASCII punctuation character backslash-escaped."""
-    return _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+def with_options(options: dict, code: str) -> str:
+    """A code cell's source: ``#| key: value`` lines (values as JSON, valid YAML), then code."""
+    lines = [f"#| {key}: {json.dumps(value, ensure_ascii=False)}" for key, value in options.items()]
+    return "\n".join([*lines, code])
 
 
 def notebook_markdown(nb: nbformat.NotebookNode, images_dir: Path, echo: bool,
@@ -109,7 +111,7 @@ def _figure(payload: Any, options: dict, path: Path) -> str:
     path.write_bytes(base64.b64decode(_text(payload)))
     alt = options.get("fig-alt")
     attrs = f'{{fig-alt="{_attribute(alt)}"}}' if alt else ""
-    caption = escape_markdown(options.get("fig-cap") or "")
+    caption = escape(options.get("fig-cap") or "")
     return f"![{caption}]({path.parent.name}/{path.name}){attrs}"
 
 

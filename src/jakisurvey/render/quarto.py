@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -13,7 +12,8 @@ from urllib.parse import unquote
 import nbformat
 import yaml
 
-from .cells import ANSI, cell_options, checked_id, escape_markdown
+from ..markdown import escape
+from .cells import ANSI, cell_options, checked_id, with_options
 from .config import RenderError, staged_config
 
 NOTEBOOK = "report.ipynb"
@@ -69,10 +69,8 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             except RenderError as exc:
                 raise RenderError(f"cell {index} (id {cell.get('id', '-')}): {exc}") from None
             if "fig-cap" in options:
-                options["fig-cap"] = escape_markdown(options["fig-cap"])
-                lines = [f"#| {key}: {json.dumps(value, ensure_ascii=False)}"
-                         for key, value in options.items()]
-                cell = nbformat.from_dict({**cell, "source": "\n".join([*lines, code])})
+                options["fig-cap"] = escape(options["fig-cap"])
+                cell = nbformat.from_dict({**cell, "source": with_options(options, code)})
             label = checked_id(options["label"], "label") if "label" in options else ""
             if label and not label.startswith(CROSSREF_PREFIXES):
                 anchor = f'```{{=typst}}\n#metadata("{label}") <{label}>\n```'
