@@ -13,6 +13,7 @@ import nbformat
 
 from jakisurvey import cache, execute
 from jakisurvey.cache import Cache
+from jakisurvey.notebook import parameters_of
 
 from conftest import ROOT, bundled_inputs, tool_path
 
@@ -113,7 +114,8 @@ def test_a_shared_kernel_gives_what_separate_kernels_give(pandoc_report, tmp_pat
                 "output": str(tmp_path)}
     shown = json.loads(json.dumps(nbformat.read(pandoc_report / "notebooks" / sources[0].name,
                                                 as_version=4).metadata["papermill"]["parameters"]))
-    jobs = [execute.Job(s, folder / s.name, f"k{i}") for i, s in enumerate(sources)]
+    jobs = [execute.Job(s, folder / s.name, f"k{i}", tuple(parameters_of(s)))
+            for i, s in enumerate(sources)]
     pool = execute.Pool(1, tmp_path / "runtime", folder, {})
     try:
         execute.execute_all(jobs, jobs, Cache(tmp_path / "cache"), ran_with, shown, pool,

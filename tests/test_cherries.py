@@ -31,6 +31,23 @@ def by_key(rows):
     return {row["key"]: row for row in rows}
 
 
+def checklist(survey, settings: dict) -> list[dict]:
+    """The checklist as notebook 07 makes it: with the counts the respondents section recorded."""
+    recorded = {"n_records": len(survey.data), "n_respondents": len(survey.respondents)}
+    return cherries(survey, settings, recorded, item_nonresponse(survey))
+
+
+def test_records_counts_come_from_the_collected_results(survey_of):
+    survey = survey_of(RECORDS)
+    rows = by_key(cherries(survey, {}, {"n_records": 70, "n_respondents": 50},
+                           item_nonresponse(survey)))
+    assert rows["records_opened"]["value"] == 70 and rows["respondents"]["value"] == 50
+    assert rows["participation_rate"]["text"] == "71% (50/70)"
+    missing = by_key(cherries(survey, {}, {}, item_nonresponse(survey)))  # nothing collected yet
+    assert missing["respondents"]["value"] is None
+    assert missing["participation_rate"]["text"].startswith("not collected yet")
+
+
 def with_status(survey, statuses):
     """The survey with REDCap's survey status column, as an export carries it."""
     survey.data[complete_column(survey.codebook)] = pd.array(statuses, dtype="Int64")
@@ -39,7 +56,7 @@ def with_status(survey, statuses):
 
 def test_counts_and_rates_from_the_records(survey_of):
     survey = with_status(survey_of(RECORDS), [2, 2, 0, 1, 2, 2, None])
-    rows = by_key(cherries(survey, {}))
+    rows = by_key(checklist(survey, {}))
     assert rows["records_opened"]["value"] == 7
     assert rows["respondents"]["value"] == 5
     assert rows["participation_rate"]["value"] == stats.Proportion(5, 7).as_dict()
@@ -51,7 +68,7 @@ def test_counts_and_rates_from_the_records(survey_of):
 
 
 def test_without_the_status_column_completion_is_not_reported(survey_of):
-    rows = by_key(cherries(survey_of(RECORDS), {}))
+    rows = by_key(checklist(survey_of(RECORDS), {}))
     assert complete_column(survey_of(RECORDS).codebook) == "jaki_survey_complete"
     assert rows["complete"]["value"] is None and rows["complete"]["source"] == "not reported"
     assert "jaki_survey_complete" in rows["completion_rate"]["text"]
@@ -71,7 +88,7 @@ def test_item_nonresponse_counts_respondents_shown_the_question(survey_of):
 
 
 def test_item_nonresponse_row_is_json(survey_of):
-    rows = by_key(cherries(survey_of(RECORDS), {}))
+    rows = by_key(checklist(survey_of(RECORDS), {}))
     value = {q["question"]: (q["n"], q["N"]) for q in rows["item_nonresponse"]["value"]}
     assert value["jaki_improvement"] == (2, 3)
     # from jaki_used (1 of 5 unanswered) to country (5 of 5)
@@ -80,7 +97,7 @@ def test_item_nonresponse_row_is_json(survey_of):
 
 
 def test_design_items_come_from_the_study_file_or_are_not_reported(survey_of):
-    rows = cherries(survey_of(RECORDS), {"ethics_approval": "Approved by board X."})
+    rows = checklist(survey_of(RECORDS), {"ethics_approval": "Approved by board X."})
     found = by_key(rows)
     assert found["ethics_approval"]["text"] == "Approved by board X."
     assert found["ethics_approval"]["source"] == "study.yml"

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from jakisurvey import stats
-from jakisurvey.results import NOT_REPRODUCIBLE, matches, status
+from jakisurvey.claims import NOT_REPRODUCIBLE, matches, status
 from jakisurvey.study import Claim
 
 USER = {"jaki_used": 1}

@@ -42,7 +42,7 @@ def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "x"))
     monkeypatch.setattr(pipeline, "write_private_listing", full)
-    monkeypatch.setattr(pipeline, "execute_all", lambda *args, **kwargs: 0)   # no kernels
+    monkeypatch.setattr(pipeline.Run, "execute", lambda *args, **kwargs: {})   # no kernels
     status, error = run(capsys, "--out", str(tmp_path / "out"))
     assert status == 1 and "No space left on device" in error and "Traceback" not in error
     assert list(tmp_path.iterdir()) == []        # no report, no staging, no cache folder

@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from PIL import Image
 from pypdf import PdfReader
 
-from jakisurvey import render
+from jakisurvey import notebook, render
 from jakisurvey.markdown import escape
 from jakisurvey.render import cells, config, pandoc, quarto
 
@@ -229,10 +229,10 @@ def quarto_rendered(tmp_path_factory) -> dict:
 
 def test_cell_options_parse_and_strip():
     source = '#| echo: false\n#| fig-cap: "A: b"\n#| label: fig-x\nx = 1\n#| not: option'
-    options, code = cells.cell_options(source)
+    options, code = notebook.cell_options(source)
     assert options == {"echo": False, "fig-cap": "A: b", "label": "fig-x"}
     assert code == "x = 1\n#| not: option"
-    assert cells.cell_options("x = 1") == ({}, "x = 1")
+    assert notebook.cell_options("x = 1") == ({}, "x = 1")
 
 
 def test_invalid_cell_options_name_the_cell(tmp_path):
@@ -240,8 +240,8 @@ def test_invalid_cell_options_name_the_cell(tmp_path):
                              _code("#| fig-cap: Map: responses by country\nplot()")])
     with pytest.raises(render.RenderError, match=r"cell 1 .*fig-cap: Map: responses"):
         cells.notebook_markdown(nb, tmp_path / "images", echo=False)
-    with pytest.raises(render.RenderError, match="not 'key: value' lines"):
-        cells.cell_options("#| echo false\nx = 1")
+    with pytest.raises(notebook.OptionsError, match="not 'key: value' lines"):
+        notebook.cell_options("#| echo false\nx = 1")
     bad_label = new_notebook(cells=[_code("#| label: figure 1a\nplot()",
                                           [_result(_markdown("x"))])])
     with pytest.raises(render.RenderError, match="cell 0 .*label 'figure 1a' must be letters"):
@@ -292,7 +292,7 @@ def test_quarto_sees_literal_captions_and_typst_anchors():
     nb.cells.append(_code("#| label: fig-x\n#| fig-cap: Crossref\nplot()"))
     staged = quarto.quarto_notebook(nb)
     figure = next(c for c in staged.cells if "figure_map" in c.source)
-    options, code = cells.cell_options(figure.source)
+    options, code = notebook.cell_options(figure.source)
     assert options == {"label": "figure-1a", "fig-cap": escape(HOSTILE),
                        "fig-alt": ALT}
     assert code == "section.figure_map()"

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import anchor
 from .markdown import escape
-from .render.cells import cell_options, with_options
+from .notebook import anchor, cell_options, recorded_keys, with_options
 
 HIDDEN_TAGS = {"parameters", "injected-parameters"}
 PANEL = re.compile(r"^fig-1([a-d])$")
@@ -120,6 +119,8 @@ def section_cells(stem: str, book: nbformat.NotebookNode) -> list[nbformat.Noteb
         if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
             continue
         in_report_folder(cell)
+        if cell.cell_type == "code":   # which results.json keys a cell recorded: for the views
+            cell.outputs = [o for o in cell.outputs if not recorded_keys(o)]
         cells.append(cell)
         if shows_result(cell):
             cells.append(cell_link(stem, cell))

@@ -9,10 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
-from .tables import Markup, bold, markdown_table
-
 
 def previous_results(out: Path) -> dict | None:
     """The results.json of the report being replaced, if there is one that can be read."""
@@ -63,23 +59,3 @@ def shown(value: object) -> str:
     if isinstance(value, (dict, list)):
         return f"{len(value)} entries"
     return "-" if value is None else str(value)
-
-
-def section(change: list[dict]) -> Markup:
-    """The report's short 'Changes since the previous run' text (claims that flipped first)."""
-    if not change:
-        return Markup("No result changed since the previous run.")
-    parts = []
-    flips = flipped_claims(change)
-    if flips:
-        parts.append(bold("Claims whose match status changed"))
-        parts.append(markdown_table(pd.DataFrame(
-            {"Claim": [f["claim"] for f in flips], "Before": [f["old"] for f in flips],
-             "Now": [f["new"] for f in flips]})))
-    parts.append(bold("Results that changed"))
-    parts.append(markdown_table(pd.DataFrame(
-        {"results.json key": [c["key"] for c in change],
-         "Before": [shown(c["old"]) for c in change], "Now": [shown(c["new"]) for c in change]})))
-    parts.append(Markup("Every old and new value is in `changes.json` beside `results.json`."))
-    return Markup("\n\n".join(parts))
-

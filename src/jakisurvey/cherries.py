@@ -6,63 +6,20 @@ design items come from the `cherries:` mapping of the study file, "not reported"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
+from .checklist import (ADMINISTRATION, RESPONSE, STUDY_ITEMS,  # noqa: F401 (re-exported)
+                        STUDY_KEYS)
 from .codebook import Codebook
 from .stats import Proportion, json_ready, percent_of
 from .survey import Survey, answered, shown
 
 NOT_REPORTED = "not reported"
+NOT_COLLECTED = "not collected yet (`jakisurvey run` collects the section notebooks' results)"
 RECORDS, DICTIONARY, STUDY_FILE = "records", "data dictionary", "study.yml"
 COMPLETE = 2  # REDCap's <form>_complete: 0 incomplete, 1 unverified, 2 complete
 
 
-@dataclass(frozen=True)
-class Item:
-    """One checklist item: its key in the study file (or in the records part), section, wording."""
-
-    key: str
-    section: str
-    item: str
-
-
-DESIGN = "Design"
-ETHICS = "IRB approval and informed consent process"
-PRETEST = "Development and pre-testing"
-RECRUITMENT = "Recruitment process and description of the sample having access to the questionnaire"
-ADMINISTRATION = "Survey administration"
-RESPONSE = "Response rates"
-MULTIPLE = "Preventing multiple entries from the same individual"
-ANALYSIS = "Analysis"
-
-# Items the study file reports, in checklist order; each is a `cherries:` key in study.yml.
-STUDY_ITEMS = (
-    Item("design", DESIGN, "Survey design and target population"),
-    Item("ethics_approval", ETHICS, "Ethics (IRB) approval"),
-    Item("informed_consent", ETHICS, "Informed consent: what respondents were told"),
-    Item("data_protection", ETHICS, "Data protection"),
-    Item("development_testing", PRETEST, "Usability and technical testing before fielding"),
-    Item("open_or_closed", RECRUITMENT, "Open or closed survey"),
-    Item("recruitment", RECRUITMENT, "Recruitment and contact mode"),
-    Item("advertising", RECRUITMENT, "How the survey was announced"),
-    Item("administration", ADMINISTRATION, "Web or e-mail survey, and the platform"),
-    Item("voluntary", ADMINISTRATION, "Participation voluntary or mandatory"),
-    Item("incentives", ADMINISTRATION, "Incentives"),
-    Item("survey_dates", ADMINISTRATION, "Dates of data collection"),
-    Item("randomisation", ADMINISTRATION, "Randomisation of items or questionnaires"),
-    Item("items_per_page", ADMINISTRATION, "Items per page and number of screens"),
-    Item("completeness_check", ADMINISTRATION, "Completeness check before submission"),
-    Item("review_step", ADMINISTRATION, "Whether respondents could review and change answers"),
-    Item("unique_visitors", RESPONSE, "How unique visitors were determined"),
-    Item("duplicates", MULTIPLE, "How duplicate entries were prevented (cookies, IP check, "
-                                 "log files, registration)"),
-    Item("incomplete_questionnaires", ANALYSIS, "Handling of incomplete questionnaires"),
-    Item("atypical_timestamps", ANALYSIS, "Questionnaires submitted with an atypical timestamp"),
-    Item("statistical_correction", ANALYSIS, "Weighting or other statistical correction"),
-)
-STUDY_KEYS = tuple(item.key for item in STUDY_ITEMS)
 
 
 def complete_column(codebook: Codebook) -> str:
@@ -104,27 +61,39 @@ def entry(key: str, section: str, item: str, value, text: str, source: str) -> d
             "source": source}
 
 
-def share_entry(key: str, section: str, item: str, p: Proportion) -> dict:
-    """A checklist row holding a rate."""
+def share_entry(key: str, section: str, item: str, p: Proportion | None) -> dict:
+    """A checklist row holding a rate (None: its counts were not collected)."""
+    if p is None:
+        return entry(key, section, item, None, NOT_COLLECTED, NOT_REPORTED)
     return entry(key, section, item, p.as_dict(), str(p), RECORDS)
 
 
-def records_items(survey: Survey) -> list[dict]:
-    """Response and completion counts, branching and item non-response, from the records."""
+def count_entry(key: str, item: str, n: int | None) -> dict:
+    """A checklist row holding a collected count of the response section."""
+    if n is None:
+        return entry(key, RESPONSE, item, None, NOT_COLLECTED, NOT_REPORTED)
+    return entry(key, RESPONSE, item, n, str(n), RECORDS)
+
+
+def records_items(survey: Survey, collected: dict, nonresponse: pd.DataFrame) -> list[dict]:
+    """Response and completion counts, branching and item non-response, from the records.
+
+    The numbers of records and respondents are those the respondents section recorded
+    (`collected`: the run's collected results); item non-response is `item_nonresponse`'s table.
+    """
     data, people, book = survey.data, survey.respondents, survey.codebook
-    n_records, n_people = len(data), len(people)
+    n_records, n_people = collected.get("n_records"), collected.get("n_respondents")
     asked = questions(book)
     branched = sum(bool(book[fields[0]].show_when) for _, _, fields in asked)
     rows = [entry("adaptive_questioning", ADMINISTRATION, "Adaptive questioning (branching)",
                   branched, f"{branched} of {len(asked)} questions shown only by branching",
                   DICTIONARY),
-            entry("records_opened", RESPONSE, "Records opened (all records in the export)",
-                  n_records, str(n_records), RECORDS),
-            entry("respondents", RESPONSE, "Respondents (at least one question answered)",
-                  n_people, str(n_people), RECORDS),
+            count_entry("records_opened", "Records opened (all records in the export)",
+                        n_records),
+            count_entry("respondents", "Respondents (at least one question answered)", n_people),
             share_entry("participation_rate", RESPONSE,
                         "Participation rate (respondents / records opened)",
-                        Proportion(n_people, n_records))]
+                        None if n_people is None else Proportion(n_people, n_records))]
     status = complete_column(book)
     if status in data:
         complete = int(pd.to_numeric(people[status], errors="coerce").eq(COMPLETE).sum())
@@ -132,14 +101,14 @@ def records_items(survey: Survey) -> list[dict]:
                        complete, str(complete), RECORDS),
                  share_entry("completion_rate", RESPONSE,
                              "Completion rate (complete / respondents)",
-                             Proportion(complete, n_people))]
+                             None if n_people is None else Proportion(complete, n_people))]
     else:
         missing = f"not reported ({status} is not in the records)"
         rows += [entry("complete", RESPONSE, "Complete questionnaires (marked complete)", None,
                        missing, NOT_REPORTED),
                  entry("completion_rate", RESPONSE, "Completion rate (complete / respondents)",
                        None, missing, NOT_REPORTED)]
-    rows.append(nonresponse_entry(item_nonresponse(survey)))
+    rows.append(nonresponse_entry(nonresponse))
     return rows
 
 
@@ -167,7 +136,8 @@ ORDER = (*STUDY_KEYS[:STUDY_KEYS.index("randomisation") + 1], "adaptive_question
          "item_nonresponse", *STUDY_KEYS[STUDY_KEYS.index("unique_visitors") + 1:])
 
 
-def cherries(survey: Survey, settings: dict[str, str]) -> list[dict]:
+def cherries(survey: Survey, settings: dict[str, str], collected: dict,
+             nonresponse: pd.DataFrame) -> list[dict]:
     """The CHERRIES checklist in checklist order: {key, section, item, value, text, source}."""
-    rows = study_items(settings) + records_items(survey)
+    rows = study_items(settings) + records_items(survey, collected, nonresponse)
     return json_ready(sorted(rows, key=lambda row: ORDER.index(row["key"])))

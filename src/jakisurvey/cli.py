@@ -70,12 +70,10 @@ def quarto(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    """Check a records export; 0 when it can be analysed (warnings printed), 1 otherwise."""
-    from .results import compute_results
-
+    """Check a records export (the run's pre-flight: every input and every claim, no kernel);
+    0 when it can be analysed (warnings printed), 1 otherwise."""
     checked = pipeline.check_inputs(inputs(args))
     survey = checked.survey
-    compute_results(survey, checked.study, {})
     for line in listed(survey.problems):
         print(line)
     print(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import definitions as d
+from . import measures
 from .errors import DictionaryError
 from .textfile import NotText, allow_long_cells, read_utf8
 
@@ -41,13 +42,14 @@ RANKING_TAG = re.compile(r"@RANKING=(\w+),(\d+)")
 RANKING_TYPES = {"radio", "dropdown"}
 NONE_TAG = re.compile(r"@NONEOFTHEABOVE='?(\d+)'?")
 BAND_TAG = re.compile(r"@BAND-(LOWER|UPPER)=([\d,]*)")
-# What the analysis (survey.py, stats.py, the notebooks) refers to by name, with usable types:
-# the study's definitions, plus the free-text country and the tick-box questions shown as tables.
-ANALYSED_FIELDS = {"country": {"text"}, d.PATIENT_BANDS: CODED_TYPES, d.SOCIETY: {"checkbox"},
-                   **{rule.field: CODED_TYPES
-                      for rule in (d.JAKI_USER, d.IMPROVED_MOST_OR_ALL, d.SIDE_EFFECTS)},
-                   **{name: {"checkbox"} for name in ("jaki_agents_used", "jaki_side_effect_types",
-                                                      *d.CHECKBOXES)}}
+# What the analysis refers to by name, with usable types: every field a declared measure reads
+# (measures.py), by the kind of field it must be.
+FIELD_KINDS = {measures.CODED: CODED_TYPES, measures.CHECKBOX: {"checkbox"},
+               measures.TEXT: {"text"}}
+ANALYSED_FIELDS = {name: FIELD_KINDS[kind] for name, kind in measures.fields_needed().items()
+                   if kind in FIELD_KINDS}
+ANALYSED_RANKINGS = [name for name, kind in measures.fields_needed().items()
+                     if kind == measures.RANKED]
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ class Codebook:
                 given = f"it has type '{found.type}'" if found else "the dictionary lacks it"
                 raise problem(self.source, f"the analysis needs this field, of type "
                                            f"{' or '.join(sorted(types))}; {given}", None, name)
-        for name in d.RANKINGS:
+        for name in ANALYSED_RANKINGS:
             if name not in self.rankings:
                 raise problem(self.source, f"the analysis needs the ranking '{name}': dropdown "
                                            f"fields annotated @RANKING={name},1, {name},2 ...")

@@ -20,14 +20,14 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import nbformat
 
 from .cache import Cache, digest, software
 from .errors import SurveyError
-from .render.cells import ANSI
+from .notebook import ANSI, COLLECTED, imported_modules, parameters_of
 
 KERNEL = "python3"
 FIGURE_KEY = "jakisurvey"  # display metadata naming the file a figure was saved to
@@ -39,10 +39,6 @@ if "matplotlib.pyplot" in _sys.modules:
 _os.chdir({cwd!r})
 get_ipython().reset(new_session=True, aggressive=False)
 """
-# What the notebooks import, imported while a kernel waits for its first notebook.
-WARM = ("import jakisurvey.cells, jakisurvey.cherries, jakisurvey.countries, "
-        "jakisurvey.figures, jakisurvey.inputs, jakisurvey.results, jakisurvey.stability, "
-        "jakisurvey.tables, jakisurvey.tallies")
 
 Say = Callable[[str], None]
 
@@ -53,24 +49,46 @@ class NotebookError(SurveyError):
 
 @dataclass(frozen=True)
 class Job:
-    """One section notebook to make: its source, where it goes, and its cache key."""
+    """One section notebook to make: its source, where it goes, its cache key and the names of
+    its parameters (a notebook with the `collected` parameter reads the collected results)."""
 
     source: Path
     target: Path
     key: str
+    names: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         """The notebook's file name."""
         return self.source.name
 
+    @property
+    def dependent(self) -> bool:
+        """Whether the notebook reads the results the other notebooks recorded."""
+        return COLLECTED in self.names
+
+    def keyed(self, *parts: object) -> "Job":
+        """The job with its key extended by what it also depends on (the collected results)."""
+        return replace(self, key=digest(self.key, *parts))
+
 
 def plan(sources: list[Path], parameters: dict, input_hashes: dict) -> list[Job]:
     """A job per notebook (target: its file name), keyed by source, parameters, inputs, software."""
     env = software()
-    return [Job(source, Path(source.name),
-                digest(source.read_bytes().decode("utf-8"), parameters, input_hashes, env))
-            for source in sources]
+    jobs = []
+    for source in sources:
+        names = tuple(parameters_of(source))
+        given = {k: v for k, v in parameters.items() if k in names}
+        jobs.append(Job(source, Path(source.name),
+                        digest(source.read_bytes().decode("utf-8"), given, input_hashes, env),
+                        names))
+    return jobs
+
+
+def warm_up(sources: list[Path]) -> str:
+    """Code importing what the notebooks import, run while a kernel waits for its first one."""
+    modules = sorted(set().union(*map(imported_modules, sources))) if sources else []
+    return "\n".join(f"import {module}" for module in modules)
 
 
 def failing_line(source: str, traceback: list[str]) -> str:
@@ -204,8 +222,10 @@ class Kernel:
 class Pool:
     """Kernels started, and the package imported in them, while the run does other work."""
 
-    def __init__(self, size: int, runtime: Path, cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, size: int, runtime: Path, cwd: Path, env: dict[str, str],
+                 warm: str = "") -> None:
         runtime.mkdir(parents=True, exist_ok=True)
+        self.warm = warm   # code importing what the notebooks import (warm_up)
         self._spec = kernel_of_this_python(runtime)
         self._spec.__enter__()
         self.kernels: list[Kernel | None] = [None] * size
@@ -223,7 +243,8 @@ class Pool:
             if self.closing:            # the run stopped while this kernel was starting
                 self.kernels[index].close()
                 return
-            self.kernels[index].run(WARM)
+            if self.warm:
+                self.kernels[index].run(self.warm)
         except BaseException as error:  # noqa: BLE001 - raised where the kernel is wanted
             self.errors[index] = error
 
@@ -251,6 +272,8 @@ def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    parameters = {k: v for k, v in parameters.items() if k in job.names}
+    shown = {k: v for k, v in shown.items() if k in job.names}
     kernel.fresh()
     try:
         nb = papermill.execute_notebook(

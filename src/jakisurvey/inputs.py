@@ -41,6 +41,7 @@ class Checked:
     resolver: CountryResolver
     survey: Survey
     files: dict[str, Path]   # every file read, by role (the study's country files included)
+    hashes: dict[str, str]   # the SHA-256 of each file read, by role
 
 
 def sha256(path: Path) -> str:
@@ -78,14 +79,18 @@ def study_files(inputs: Inputs) -> tuple[Study, dict[str, Path]]:
     return study, files
 
 
-def check_inputs(inputs: Inputs) -> Checked:
-    """Read and check every input; raises SurveyError (one line per problem) before any work."""
+def check_inputs(inputs: Inputs, digests: dict[str, str] | None = None) -> Checked:
+    """Read and check every input, and every claim against the measures a run produces: the
+    pre-flight of `validate` and `run`, which needs no kernel. Raises SurveyError (one line per
+    problem) before any work, so that nothing it accepts fails later for an input reason.
+    `digests`: the SHA-256 of the files by role, when the caller has them already."""
     from .codebook import Codebook
     from .countries import CountryResolver
     from .survey import load_survey
 
     study, files = study_files(inputs)
     codebook = Codebook.from_csv(inputs.dictionary)
+    check_claims(study, codebook)
     resolver = CountryResolver.from_files(study.country_aliases, study.regions)
     survey = load_survey(inputs.records, codebook, resolver)
     respondents = len(survey.respondents)
@@ -93,7 +98,16 @@ def check_inputs(inputs: Inputs) -> Checked:
         raise StudyError(f"{Path(inputs.study).name}: field 'n_invited': {study.n_invited} "
                          f"providers invited is fewer than the {respondents} respondents in "
                          f"{Path(inputs.records).name}; set the number of providers invited")
-    return Checked(study, codebook, resolver, survey, files)
+    return Checked(study, codebook, resolver, survey, files, digests or hashes(files))
+
+
+def check_claims(study: Study, codebook: Codebook) -> None:
+    """Every claim of the study file names a result a run produces, with a check that fits it."""
+    from .claims import problems
+
+    found = problems(study.claims, codebook)
+    if found:
+        raise StudyError("\n".join(f"{Path(study.path).name}: {line}" for line in found))
 
 
 HANDED_OVER = "JAKISURVEY_CHECKED"  # a run hands its kernels the inputs it has checked

@@ -20,8 +20,8 @@ import nbformat
 
 from . import outdir
 from .cache import Cache, digest, software
-from .cells import NOTEBOOKS, section_notebooks
-from .execute import Job, NotebookError, Pool, execute_all, missing, plan
+from .notebook import COLLECTED, NOTEBOOKS, section_notebooks
+from .execute import Job, NotebookError, Pool, execute_all, missing, plan, warm_up
 from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
 
 PROJECT = NOTEBOOKS.parent
@@ -32,6 +32,7 @@ DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
 QUARTO_WRITES = ["report.html", "report.pdf", "report_files/*", "*.quarto_ipynb"]
+COLLECTED_FILE = "private/results.json"   # exact results, collected from the executed notebooks
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
@@ -100,14 +101,15 @@ def parameters(files: dict[str, Path], folder: Path) -> dict[str, str]:
     for role in ("records", "dictionary", "study"):
         path = Path(files[role]).resolve()
         shown[role] = os.path.relpath(path, base) if near in path.parents else path.name
-    return {**shown, "output": os.path.relpath(folder, base)}
+    return {**shown, "output": os.path.relpath(folder, base),
+            COLLECTED: os.path.relpath(folder / COLLECTED_FILE, base)}
 
 
 def absolute(files: dict[str, Path], staging: Path) -> dict[str, str]:
     """The parameters this run executes with (absolute paths; never shown in the outputs)."""
     return {**{role: str(Path(files[role]).resolve()) for role in ("records", "dictionary",
                                                                     "study")},
-            "output": str(staging)}
+            "output": str(staging), COLLECTED: str(staging / COLLECTED_FILE)}
 
 
 class Run:
@@ -132,7 +134,6 @@ class Run:
                           software(), options.render)
         self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
         self.checked: Checked | None = None
-        self.aggregates: dict | None = None
         self.previous = None
 
     def up_to_date(self) -> bool:
@@ -140,67 +141,101 @@ class Run:
         marker = outdir.read_marker(self.out) if self.out.exists() else None
         return not self.options.force and bool(marker) and marker.get("key") == self.key
 
-    def build(self, staging: Path, todo: list[Job], pool: Pool | None) -> list[dict]:
-        """Everything the report folder holds, written into the staging folder.
-
-        results.json is computed in a thread of its own while the kernels run the notebooks:
-        the kernels are other processes, so the two overlap.
-        """
+    def build(self, staging: Path) -> list[dict]:
+        """Everything the report folder holds, written into the staging folder."""
         from .assemble import figure_numbers
 
         numbers = figure_numbers({job.source.stem: nbformat.read(job.source, as_version=4)
                                   for job in self.jobs})
-        outcome: dict = {}
-        results = threading.Thread(target=self.write_results, args=(staging, outcome), daemon=True)
-        results.start()
-        try:
-            self.execute(staging, todo, pool, numbers)
-        finally:
-            results.join()  # never leave it writing into a staging folder being removed
-        if "error" in outcome:
-            raise outcome["error"]
-        self.render(staging, outcome["change"], numbers)
-        return outcome["change"]
+        exact = self.execute(staging, numbers)
+        change = self.write_results(exact, staging)
+        self.render(staging, change, numbers)
+        return change
 
-    def write_results(self, staging: Path, outcome: dict) -> None:
+    def write_results(self, exact: dict, staging: Path) -> list[dict]:
         """results.json (shared), private/ (exact values, listing), changes.json and run.json."""
         from . import changes
+        from .privacy import public_results
         from .provenance import run_info
-        from .results import compute_results, published
 
+        public = {**public_results({k: v for k, v in exact.items() if k != "claims"},
+                                   self.checked.study.min_cell), "claims": exact.get("claims")}
+        public = {key: public[key] for key in exact}
+        self.previous = changes.previous_results(self.out)
+        change = changes.changes(self.previous, public)
+        write_json(public, staging / "results.json")
+        write_json(exact, staging / COLLECTED_FILE)
+        write_private_listing(self.checked, staging / "private")
+        write_json(change, staging / "changes.json")
+        write_json(run_info(self.checked.files, self.hashes, self.versions), staging / "run.json")
+        return change
+
+    def targets(self, staging: Path, jobs: list[Job]) -> list[Job]:
+        """Jobs, each to be written into staging/notebooks."""
+        return [replace(job, target=staging / "notebooks" / job.name) for job in jobs]
+
+    def execute(self, staging: Path, numbers: dict[str, dict]) -> dict:
+        """The notebooks, from the cache or executed, into staging/notebooks, each followed by
+        its view as soon as it is there; the results they recorded, collected.
+
+        The section notebooks come first; the notebooks that read the collected results (a
+        `collected` parameter: the summary's claim check) run after them, keyed by what they
+        read.
+        """
+        from .results import collect
+
+        sections = self.targets(staging, [j for j in self.jobs if not j.dependent])
+        later = self.targets(staging, [j for j in self.jobs if j.dependent])
+        recorded: dict[str, list[dict]] = {}
+        todo = missing(sections, self.cache)
+        pool = self.start_kernels(staging, len(todo) + (len(later) if todo else 0))
         try:
-            start = time.perf_counter()
-            survey, study = self.checked.survey, self.checked.study
-            digests = {f"{k}_sha256": v for k, v in self.hashes.items()}
-            exact = compute_results(survey, study, digests, self.aggregates)
-            public = published(exact, survey, study)
-            self.previous = changes.previous_results(self.out)
-            outcome["change"] = changes.changes(self.previous, public)
-            write_json(public, staging / "results.json")
-            write_json(exact, staging / "private" / "results.json")
-            write_private_listing(self.checked, staging / "private")
-            write_json(outcome["change"], staging / "changes.json")
-            write_json(run_info(self.checked.files, self.hashes, self.versions),
-                       staging / "run.json")
-            self.say(f"results.json: done in {time.perf_counter() - start:.1f} s")
-        except BaseException as error:  # noqa: BLE001 - raised again in the main thread
-            outcome["error"] = error
+            def done(job: Job) -> None:
+                recorded[job.source.stem] = self.published_notebook(job.target)
+                self.view(job.target, numbers)
 
-    def targets(self, staging: Path) -> list[Job]:
-        """The notebooks of this run, each to be written into staging/notebooks."""
-        return [replace(job, target=staging / "notebooks" / job.name) for job in self.jobs]
-
-    def execute(self, staging: Path, todo: list[Job], pool: Pool | None,
-                numbers: dict[str, dict]) -> None:
-        """The section notebooks, from the cache or executed, into staging/notebooks, each
-        followed by its view as soon as it is there."""
-        execute_all(self.targets(staging), todo, self.cache,
-                    absolute(self.checked.files, staging), self.shown, pool,
-                    outdir.cache_dir(self.out) / "failed", self.say,
-                    lambda job: self.view(job.target, numbers))
-        if todo:
-            self.say(f"notebooks: {len(todo)} executed, {len(self.jobs) - len(todo)} from the "
+            failed = outdir.cache_dir(self.out) / "failed"
+            run = absolute(self.checked.files, staging)
+            execute_all(sections, todo, self.cache, run, self.shown, pool, failed, self.say, done)
+            values, _ = collect({job.source.stem: recorded[job.source.stem] for job in sections})
+            write_json(values, staging / COLLECTED_FILE)
+            later = [job.keyed(digest(values)) for job in later]
+            todo_later = missing(later, self.cache)
+            if todo_later and pool is None:
+                pool = self.start_kernels(staging, len(todo_later))
+            execute_all(later, todo_later, self.cache, run, self.shown, pool, failed, self.say,
+                        done)
+        finally:
+            if pool is not None:
+                pool.close()
+            shutil.rmtree(staging / ".runtime", ignore_errors=True)
+        executed = len(todo) + len(todo_later)
+        if executed:
+            self.say(f"notebooks: {executed} executed, {len(self.jobs) - executed} from the "
                      "cache")
+        return collect({job.source.stem: recorded[job.source.stem] for job in self.jobs})[0]
+
+    def start_kernels(self, staging: Path, wanted: int) -> Pool | None:
+        """Kernels for `wanted` notebooks (none for none), given the checked inputs."""
+        if not wanted:
+            return None
+        runtime = staging / ".runtime"
+        runtime.mkdir(exist_ok=True)
+        return Pool(min(self.options.jobs, wanted), runtime, staging / "notebooks",
+                    hand_over(self.checked, self.inputs, runtime / "checked.pickle"),
+                    warm_up([job.source for job in self.jobs]))
+
+    @staticmethod
+    def published_notebook(path: Path) -> list[dict]:
+        """The executed notebook's cells with what they recorded; the file at `path` keeps
+        which keys each cell recorded but not the values (those are in results.json)."""
+        from .notebook import without_values
+
+        book = json.loads(path.read_text(encoding="utf-8"))
+        kept = json.loads(json.dumps(book["cells"]))
+        without_values(book["cells"])
+        nbformat.write(nbformat.from_dict(book), path)
+        return kept
 
     def render(self, staging: Path, change: list[dict], numbers: dict[str, dict]) -> None:
         """The report notebook, then the report (HTML and PDF) unless Quarto renders it itself
@@ -270,28 +305,18 @@ class Run:
 
     def changes_cells(self, change: list[dict]) -> list[nbformat.NotebookNode]:
         """The 'Changes since the previous run' section, when a report is being replaced."""
-        from .changes import section
+        from .changes import flipped_claims
+        from .tables import changes_section
 
         if self.previous is None:
             return []
         return [nbformat.v4.new_markdown_cell("# Changes since the previous run\n\n"
-                                              + section(change))]
-
-    def check_claims(self) -> None:
-        """Refuse, before any work, a claim whose check cannot compare its result."""
-        from .results import aggregates, claims
-
-        survey, study = self.checked.survey, self.checked.study
-        self.aggregates = aggregates(survey, study)
-        known = replace(study, claims=tuple(c for c in study.claims
-                                            if c.result.split(".")[0] in self.aggregates))
-        claims(survey, known, self.aggregates)
+                                              + changes_section(change, flipped_claims(change)))]
 
     def check(self) -> None:
         """Read and check the inputs (and the claims against them), saying how it went."""
         start = time.perf_counter()
-        self.checked = check_inputs(self.inputs)
-        self.check_claims()
+        self.checked = check_inputs(self.inputs, self.hashes)
         survey = self.checked.survey
         self.say(f"inputs: {len(survey.data)} records, {len(survey.respondents)} respondents, "
                  f"{len(survey.problems)} warnings, checked in {time.perf_counter() - start:.1f} s")
@@ -299,9 +324,8 @@ class Run:
     def publish(self) -> list[dict] | None:
         """Build in staging and publish; None when the report was already up to date.
 
-        The inputs are checked first; kernels then start for the notebooks not in the cache and
-        import the package while results.json is computed, and get the checked inputs from the
-        run (inputs.hand_over) instead of reading them again.
+        The inputs are checked first; kernels then start for the notebooks not in the cache
+        and get the checked inputs from the run (inputs.hand_over) instead of reading them again.
         """
         if self.up_to_date():
             self.say(f"nothing changed since the report in {self.out} was made; "
@@ -309,21 +333,9 @@ class Run:
             return None
         self.check()
         staging = outdir.new_staging(self.out)
-        runtime = staging / ".runtime"
         try:
             (staging / "notebooks").mkdir()
-            todo = missing(self.targets(staging), self.cache)
-            pool = None
-            if todo:
-                runtime.mkdir()
-                pool = Pool(min(self.options.jobs, len(todo)), runtime, staging / "notebooks",
-                            hand_over(self.checked, self.inputs, runtime / "checked.pickle"))
-            try:
-                change = self.build(staging, todo, pool)
-            finally:
-                if pool is not None:
-                    pool.close()
-                shutil.rmtree(runtime, ignore_errors=True)
+            change = self.build(staging)
             expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
             outdir.publish(staging, self.out, key=self.key, expected=expected)
         except BaseException:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Keys whose whole-number values count people (or records) in results.json.
-COUNTS = {"n", "n_records", "n_respondents", "n_usa", "n_europe", "n_jaki_users", "n_first",
-          "n_ranked", "n_not_grouped"}
-COUNT_MAPS = {"country_counts", "region_counts", "n_valid_rankings"}
+from . import measures
+
+# Keys whose whole-number values count people (or records) in results.json: the declared counts
+# (measures.py), and the counts inside shares, rankings and subgroups.
+COUNTS = {"n", "n_first", "n_ranked", "n_not_grouped"} | measures.keys_of_kind(measures.COUNT)
+COUNT_MAPS = measures.keys_of_kind(measures.COUNTS)
 POSITION = re.compile(r"^position_\d+$")
 DERIVED = ("pct", "ci_low", "ci_high")
 

@@ -1,39 +1,151 @@
-"""results.json: the report's aggregates and the check of each published claim."""
+"""results.json: each value recorded once, by the notebook cell that computes it, then collected.
+
+A cell computes a measure (declared in measures.py) and calls `record(key, value)`: the value
+goes into the cell's outputs under its results.json key, with the keys derived from it (for
+example `n_usa` and `pct_usa` from `usa`). The pipeline collects results.json from the executed
+notebooks (`collect`) and never computes a value again; a notebook that needs collected values
+(the summary checks the published claims against them) reads them with `collected`.
+"""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
-from . import definitions as d
-from . import privacy, stats
-from .cherries import cherries
-from .errors import StudyError
-from .load import Problem
-from .study import Claim, Study
-from .survey import Survey
+from . import measures as m
+from .errors import SurveyError
+from .notebook import METADATA_KEY, RESULTS_MIME, recorded
 
-MATCH, NO_MATCH, NOT_REPRODUCIBLE = "match", "no match", "not reproducible"
-RANKING_KEYS = {name: f"{name}_ranking" for name in d.RANKINGS}
 MAX_FIELDS_LISTED = 10  # a data-quality problem over more fields is one row naming the first few
 
 
-def ranking_entries(survey: Survey, name: str) -> list[dict]:
-    """A ranking as a list of plain dicts, best first."""
-    table = stats.ranking_table(survey, name)
-    return [{key: (None if value != value else value) for key, value in row.items()}
-            for row in table.astype(object).to_dict("records")]
+class ResultError(SurveyError):
+    """A recorded value does not fit its declaration, or a key is recorded twice or never."""
 
 
-def checkbox_entries(survey: Survey, name: str) -> dict[str, dict]:
-    """Ticks per choice as {label: {n, N, pct, ci_low, ci_high}}, in dictionary order."""
-    table = stats.checkbox_table(survey, name).set_index("label")
-    return {label: stats.Proportion(int(table.at[label, "n"]), int(table.at[label, "N"])).as_dict()
-            for label in survey.codebook.labels(name).values()}
+def is_count(value: Any) -> bool:
+    """A whole number of at least 0 (not true/false)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def data_quality(problems: list[Problem]) -> list[dict]:
+def encoded(kind: str, value: Any, key: str) -> Any:
+    """A computed value in its results.json form, checked against its declared kind."""
+    import pandas as pd
+
+    from .stats import Proportion, json_ready
+
+    if kind == m.SHARE and hasattr(value, "as_dict"):
+        value = value.as_dict()
+    elif kind == m.SHARES and isinstance(value, dict):
+        value = {k: v.as_dict() if hasattr(v, "as_dict") else v for k, v in value.items()}
+    elif kind == m.SHARES and isinstance(value, pd.DataFrame):
+        value = {label: Proportion(int(n), int(N)).as_dict()
+                 for label, n, N in zip(value["label"], value["n"], value["N"])}
+    elif kind == m.COUNTS and isinstance(value, pd.Series):
+        value = {str(k): int(v) for k, v in value.items()}
+    elif kind == m.RANKING and isinstance(value, pd.DataFrame):
+        value = value.astype(object).to_dict("records")
+    value = json_ready(value)
+    if not fits(kind, value):
+        raise ResultError(f"results.json key '{key}' is declared as a {kind} (measures.py); "
+                          f"the value recorded is not one: {str(value)[:80]}")
+    return value
+
+
+def fits(kind: str, value: Any) -> bool:
+    """Whether a JSON value has the shape its kind promises."""
+    if kind == m.COUNT:
+        return is_count(value)
+    if kind in (m.SETTING, m.FRACTION):
+        return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == m.BOUND:
+        return value is None or is_count(value)
+    if kind == m.SHARE:
+        return isinstance(value, dict) and is_count(value.get("n")) and is_count(value.get("N"))
+    if kind == m.SHARES:
+        return isinstance(value, dict) and all(fits(m.SHARE, v) for v in value.values())
+    if kind == m.COUNTS:
+        return isinstance(value, dict) and all(is_count(v) for v in value.values())
+    if kind == m.RANKING:
+        return isinstance(value, list) and all(isinstance(v, dict) and "code" in v for v in value)
+    return isinstance(value, (dict, list))
+
+
+def values_of(key: str, value: Any) -> dict[str, Any]:
+    """What recording `value` under `key` puts into results.json: the key and its derived keys."""
+    head, _, part = key.partition(".")
+    if head not in m.BY_KEY:
+        raise ResultError(f"'{head}' is not a measure declared in measures.py; declare it there "
+                          "before recording it")
+    measure = m.BY_KEY[head]
+    if bool(part) != bool(measure.parts) or (part and part not in measure.parts):
+        parts = ", ".join(f"'{head}.{p}'" for p in measure.parts) or f"'{head}'"
+        raise ResultError(f"'{key}' cannot be recorded: measures.py declares {parts}")
+    kind = m.PART_KIND.get((measure.kind, "*"), measure.kind) if part else measure.kind
+    value = encoded(kind, value, key)
+    values = {key: value}
+    values.update({derived: value[part_of] for derived, part_of in measure.derived.items()})
+    return values
+
+
+def record(key: str, value: Any) -> None:
+    """Record what this cell computed under its results.json key (and the keys derived from it).
+
+    The values travel in the cell's outputs, where the pipeline collects them; the cell shows
+    which keys it recorded.
+    """
+    from IPython.display import display
+
+    values = values_of(key, value)
+    names = ", ".join(f"`{k}`" for k in values)
+    display({RESULTS_MIME: values, "text/markdown": f"*Recorded in results.json: {names}.*"},
+            raw=True, metadata={METADATA_KEY: {"results": list(values)}})
+
+
+def collect(notebooks: dict[str, list[dict]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The values recorded in executed notebooks ({stem: cells}), in declaration order, and
+    where each top-level or dotted key was recorded ('<stem>#<cell id>'); a key recorded
+    twice is an error."""
+    flat: dict[str, Any] = {}
+    producers: dict[str, str] = {}
+    for stem, cells in notebooks.items():
+        for cell_id, key, value in recorded(cells):
+            if key in producers:
+                raise ResultError(f"results.json key '{key}' is recorded twice: in "
+                                  f"{producers[key]} and in {stem}#{cell_id}")
+            producers[key], flat[key] = f"{stem}#{cell_id}", value
+    return ordered(flat), producers
+
+
+def ordered(flat: dict[str, Any]) -> dict[str, Any]:
+    """Recorded values as results.json holds them: declaration order, parts nested."""
+    results: dict[str, Any] = {}
+    for measure in m.MEASURES:
+        keys = [measure.key, *measure.derived]
+        if measure.parts:
+            parts = {p: flat[f"{measure.key}.{p}"] for p in measure.parts
+                     if f"{measure.key}.{p}" in flat}
+            if parts:
+                results[measure.key] = parts
+            continue
+        results.update({k: flat[k] for k in keys if k in flat})
+    return results
+
+
+def collected(path: str | Path) -> dict[str, Any]:
+    """The results the section notebooks recorded, as the run collected them into `path`
+    (empty, with a note, when no run has collected them there yet)."""
+    path = Path(path)
+    if not path.is_file():
+        print(f"No collected results in {path.name} yet: `jakisurvey run` collects them from "
+              "the executed section notebooks.")
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def data_quality(problems: list) -> list[dict]:
     """Warnings counted by problem and field; one problem over many fields is one entry."""
     counts = Counter((p.rule, p.field) for p in problems if p.severity == "warning")
     by_rule: dict[str, list[tuple[str, int]]] = {}
@@ -48,205 +160,3 @@ def data_quality(problems: list[Problem]) -> list[dict]:
             entries.append({"field": f"{len(fields)} fields ({names}, ...)", "problem": rule,
                             "n": sum(n for _, n in fields)})
     return sorted(entries, key=lambda e: (e["field"], e["problem"]))
-
-
-def aggregates(survey: Survey, study: Study) -> dict[str, Any]:
-    """Every aggregate of the results.json contract, computed from the records."""
-    response = stats.response_rate(survey, study.n_invited)
-    usa = stats.country_share(survey, "country_iso3", d.USA)
-    europe = stats.country_share(survey, "country_region", d.EUROPE)
-    lower, upper = stats.patients_bounds(survey)
-    return {
-        "n_records": len(survey.data),
-        "n_respondents": len(survey.respondents),
-        "n_invited": study.n_invited,
-        "response_rate": response.pct, "response": response.as_dict(),
-        "n_usa": usa.n, "pct_usa": usa.pct, "usa": usa.as_dict(),
-        "n_europe": europe.n, "pct_europe": europe.pct, "europe": europe.as_dict(),
-        "country_counts": {k: int(v) for k, v in stats.country_counts(survey).items()},
-        "region_counts": {k: int(v) for k, v in stats.region_counts(survey).items()},
-        "n_jaki_users": len(stats.jaki_users(survey)),
-        "patients_lower_bound": lower,
-        "patients_upper_bound": upper,
-        "improvement": stats.rule_share(survey, d.IMPROVED_MOST_OR_ALL).as_dict(),
-        "side_effects": stats.rule_share(survey, d.SIDE_EFFECTS).as_dict(),
-        **{key: ranking_entries(survey, name) for name, key in RANKING_KEYS.items()},
-        "n_valid_rankings": {name: stats.n_valid_rankings(survey, name) for name in d.RANKINGS},
-        **{name: checkbox_entries(survey, name) for name in d.CHECKBOXES},
-        "data_quality": data_quality(survey.problems),
-    }
-
-
-def ranking_depth(study: Study, name: str, survey: Survey) -> int:
-    """How many leading places the study's claim on a ranking names (else all its positions)."""
-    key = RANKING_KEYS[name]
-    lengths = [len(c.published) for c in study.claims if c.check == "leading" and c.result == key]
-    return lengths[0] if lengths else survey.codebook.rankings[name].k
-
-
-def beyond(survey: Survey, study: Study) -> dict[str, Any]:
-    """What a statistical reviewer asks beyond the abstract: subgroups, stability, CHERRIES."""
-    from .stability import alternative_scorings, ranking_stability
-    from .subgroups import subgroup_results
-
-    depth = {name: ranking_depth(study, name, survey) for name in d.RANKINGS}
-    extra = {
-        "subgroups": subgroup_results(survey, study.seed),
-        "ranking_stability": {name: ranking_stability(survey, name, k, study.resamples, study.seed)
-                              for name, k in depth.items()},
-        "alternative_scorings": {name: alternative_scorings(survey, name, k)
-                                 for name, k in depth.items()},
-        "cherries": cherries(survey, study.cherries),
-    }
-    if study.n_invited_range:
-        extra["response_rate_range"] = stats.response_rate_range(len(survey.respondents),
-                                                                 *study.n_invited_range)
-    return extra
-
-
-def lookup(results: dict, claim: Claim) -> Any:
-    """Follow a claim's dotted result path (e.g. 'improvement') into the results."""
-    value: Any = results
-    for key in claim.result.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise StudyError(f"claim '{claim.id}', key 'result': '{claim.result}' is not a "
-                             "results.json entry")
-        value = value[key]
-    return value
-
-
-def is_number(value: Any) -> bool:
-    """A count or amount (not true/false)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_shape(claim: Claim, value: Any, survey: Survey) -> None:
-    """Refuse a claim whose check cannot compare its result (e.g. 'leading' on a number)."""
-    if claim.check == "percent":
-        fits = isinstance(value, dict) and {"n", "N"} <= set(value)
-        needs = "an {n, N} share such as 'improvement'"
-    elif claim.check == "leading":
-        fits = (isinstance(value, list) and claim.result.removesuffix("_ranking") in
-                survey.codebook.rankings)
-        needs = "a ranking such as 'barrier_ranking'"
-    else:
-        fits = is_number(value) or value is None
-        needs = "a number such as 'n_respondents'"
-    if not fits:
-        raise StudyError(f"claim '{claim.id}', key 'result': a '{claim.check}' check needs "
-                         f"{needs}; '{claim.result}' is not one")
-    if claim.check == "leading":
-        codes = ranking_labels(claim, survey)
-        unknown = [c for c in claim.published if c not in codes]
-        if unknown:
-            raise StudyError(f"claim '{claim.id}', key 'published': {unknown} are not codes of "
-                             f"the ranking '{claim.result}' (codes: {sorted(codes)})")
-
-
-def ranking_decided(ranking: list[dict], k: int) -> bool:
-    """Whether the data decide the first k places: scored items, no tie left to code order."""
-    if len(ranking) < k or not all(item["borda"] for item in ranking[:k]):
-        return False
-    keys = [(item["borda"], item["n_first"]) for item in ranking[: k + 1]]
-    return all(a != b for a, b in zip(keys, keys[1:]))
-
-
-def status(claim: Claim, reproduced: Any) -> str:
-    """match, no match, or not reproducible (the result rests on no data or on a tie)."""
-    if claim.check == "percent":
-        if not reproduced["N"]:
-            return NOT_REPRODUCIBLE
-        return MATCH if stats.percent_half_up(
-            Fraction(reproduced["n"], reproduced["N"])) == claim.published else NO_MATCH
-    if claim.check == "leading":
-        if not ranking_decided(reproduced, len(claim.published)):
-            return NOT_REPRODUCIBLE
-        leading = [item["code"] for item in reproduced[: len(claim.published)]]
-        return MATCH if leading == claim.published else NO_MATCH
-    if reproduced is None:
-        return NOT_REPRODUCIBLE
-    if claim.check == "over":
-        return MATCH if reproduced > claim.published else NO_MATCH
-    return MATCH if reproduced == claim.published else NO_MATCH
-
-
-def matches(claim: Claim, reproduced: Any) -> bool:
-    """Whether a reproduced value matches a published claim."""
-    return status(claim, reproduced) == MATCH
-
-
-def ranking_labels(claim: Claim, survey: Survey) -> dict[int, str]:
-    """Labels of the ranking a 'leading' claim checks."""
-    return survey.codebook.rankings[claim.result.removesuffix("_ranking")].choices
-
-
-def published_text(claim: Claim, survey: Survey) -> str:
-    """The published value as the abstract words it."""
-    if claim.check == "percent":
-        return f"{claim.published}%"
-    if claim.check == "over":
-        return f"over {claim.published}"
-    if claim.check == "leading":
-        labels = ranking_labels(claim, survey)
-        return "; ".join(labels[code] for code in claim.published)
-    return str(claim.published)
-
-
-def reproduced_text(claim: Claim, reproduced: Any, min_cell: int) -> str:
-    """The reproduced value, percentages with n/N, small counts suppressed."""
-    if claim.check == "percent":
-        share = stats.Proportion(reproduced["n"], reproduced["N"])
-        return "-" if not share.N else (f"<{min_cell} (of {share.N})"
-                                         if privacy.hidden(share.n, min_cell) else str(share))
-    if claim.check == "leading":
-        return "; ".join(item["label"] for item in reproduced[: len(claim.published)])
-    if reproduced is None:
-        return "-"
-    return privacy.mark(min_cell) if privacy.hidden(reproduced, min_cell) else str(reproduced)
-
-
-def claim_entry(claim: Claim, results: dict, survey: Survey, min_cell: int = 1) -> dict:
-    """One row of the reproduction table: published, reproduced, status (texts suppressed)."""
-    reproduced = lookup(results, claim)
-    check_shape(claim, reproduced, survey)
-    value = reproduced
-    if claim.check == "percent":
-        value = None if privacy.hidden(reproduced["n"], min_cell) else reproduced["pct"]
-    elif claim.check == "leading":
-        value = [item["code"] for item in reproduced[: len(claim.published)]]
-    elif privacy.hidden(reproduced, min_cell):
-        value = privacy.mark(min_cell)
-    state = status(claim, reproduced)
-    return {"id": claim.id, "claim": claim.claim, "check": claim.check, "result": claim.result,
-            "published": claim.published, "reproduced": value,
-            "published_text": published_text(claim, survey),
-            "reproduced_text": reproduced_text(claim, reproduced, min_cell),
-            "status": state, "matches": state == MATCH}
-
-
-def claims(survey: Survey, study: Study, results: dict, min_cell: int = 1) -> list[dict]:
-    """Each published claim checked against the exact results (texts suppressed by min_cell)."""
-    try:
-        return [claim_entry(c, results, survey, min_cell) for c in study.claims]
-    except StudyError as error:
-        raise StudyError(f"{study.path.name}: {error}") from None
-
-
-def compute_results(survey: Survey, study: Study, inputs: dict[str, str],
-                    found: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The full, exact results.json content (private); `published` makes the shared one.
-
-    `found`: the `aggregates` of these very records, when the caller has them already.
-    """
-    results = {**(found or aggregates(survey, study)), **beyond(survey, study)}
-    results["claims"] = claims(survey, study, results)
-    results["inputs"] = inputs
-    return results
-
-
-def published(results: dict, survey: Survey, study: Study) -> dict[str, Any]:
-    """results.json as shared: small counts hidden under the study's min_cell, claims re-worded."""
-    public = privacy.public_results({k: v for k, v in results.items() if k != "claims"},
-                                    study.min_cell)
-    public["claims"] = claims(survey, study, results, study.min_cell)
-    return {key: public[key] for key in results}

@@ -13,6 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 from . import definitions as d
 from .codebook import checkbox_column
 from .countries import UNKNOWN
+from .rounding import percent_half_up, percent_of, round_half_up  # noqa: F401 (re-exported)
 from .survey import Survey, answered
 ALPHA = 0.05  # 95% intervals
 LEVEL = f"{round(100 * (1 - ALPHA))}%"  # how the interval's level is printed
@@ -64,11 +65,6 @@ def wilson(n: int, N: int, alpha: float = ALPHA) -> tuple[float | None, float | 
     return float(low), float(high)
 
 
-def percent_of(value: float) -> int:
-    """A fraction 0..1 as a whole percentage, halves up."""
-    return percent_half_up(Fraction(value))
-
-
 def json_ready(value):
     """Plain Python types for json.dump: numpy scalars unwrapped, NaN as None, tuples as lists."""
     if isinstance(value, dict):
@@ -80,16 +76,6 @@ def json_ready(value):
     if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return value
-
-
-def round_half_up(value: Fraction) -> int:
-    """Round a non-negative exact fraction to a whole number, halves up."""
-    return math.floor(value + Fraction(1, 2))
-
-
-def percent_half_up(fraction: Fraction) -> int:
-    """A fraction as a whole percentage, rounding halves up (exactly, without float error)."""
-    return round_half_up(fraction * 100)
 
 
 def share(mask: pd.Series, among: pd.Series) -> Proportion:

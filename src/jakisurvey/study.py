@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from .checklist import STUDY_KEYS
 from .errors import StudyError
 
 CHECKS = ("equals", "percent", "over", "leading")
@@ -154,8 +155,6 @@ def seed_setting(settings: dict, path: Path) -> int:
 
 def cherries_setting(settings: dict, path: Path) -> dict[str, str]:
     """Read the CHERRIES design items: known keys, each with a non-empty text."""
-    from .cherries import STUDY_KEYS
-
     value = settings.get("cherries") or {}
     if not isinstance(value, dict):
         raise StudyError(f"{path}: 'cherries' must be 'item: text' lines (found {value!r})")

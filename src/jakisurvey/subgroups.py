@@ -15,16 +15,15 @@ from statsmodels.stats.multitest import multipletests
 from . import definitions as d
 from .codebook import checkbox_column
 from .countries import M49_REGIONS
+from .measures import GROUPINGS, subgroup_measures
 from .stats import Proportion, json_ready
 from .survey import Survey
 
-REGION_GROUPS = ("USA", "Europe", "Rest of world")
-SOCIETY_GROUPS = ("CARRA only", "PReS only", "Both")
-MEASURES = {"jaki_used": d.JAKI_USER, "improvement": d.IMPROVED_MOST_OR_ALL,
-            "side_effects": d.SIDE_EFFECTS}
-MEASURE_TITLES = {"jaki_used": "Have used a systemic JAKi",
-                  "improvement": "Improvement in most or all patients",
-                  "side_effects": "Side effects observed"}
+REGION_GROUPS = GROUPINGS["region"]
+SOCIETY_GROUPS = GROUPINGS["society"]
+# The measures compared, each with its headline rule and title (measures.py declares them).
+MEASURES = {key: measure.rule for key, measure in subgroup_measures().items()}
+MEASURE_TITLES = {key: measure.title for key, measure in subgroup_measures().items()}
 MIN_EXPECTED = 5  # below this expected count the chi-square approximation is doubtful
 FISHER_RESAMPLES = 9999
 

@@ -14,6 +14,9 @@ from .countries import CountryResolver, resolve_countries
 from .load import Problem, read_export
 
 
+SYNTHETIC_PREFIX = "SYN-"   # every record id of a synthetic export starts with it (synth.py)
+
+
 @dataclass
 class Survey:
     """Records ready for analysis: typed answers, the respondent flag and data-quality warnings."""
@@ -26,6 +29,12 @@ class Survey:
     def respondents(self) -> pd.DataFrame:
         """Records with at least one answered question."""
         return self.data[self.data["respondent"]]
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether every record id carries the synthetic generator's mark."""
+        ids = self.data[self.codebook.record_id]
+        return bool(len(ids)) and bool(ids.astype("string").str.startswith(SYNTHETIC_PREFIX).all())
 
     def labelled(self, name: str) -> pd.Series:
         """A coded field of the respondents as a categorical of the dictionary's labels."""

@@ -24,9 +24,10 @@ import yaml
 
 from .codebook import CODED_TYPES, Codebook, Field, Ranking, checkbox_column
 from .errors import SurveyError
-from .stats import round_half_up
+from .survey import SYNTHETIC_PREFIX
+from .rounding import round_half_up
 
-PREFIX = "SYN-"
+PREFIX = SYNTHETIC_PREFIX
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 GROUP = "_group"  # generator-only key on a record: the country group of the answer
 COMPLETE, INCOMPLETE = "2", "0"

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import ANSI, notebook_markdown
+from ..notebook import ANSI
+from .cells import notebook_markdown
 from .config import RenderError, echo_default, format_options, load_config
 from .pandoc import render_html, render_pdf
 from .quarto import quarto_notebook, quarto_version, render_with_quarto

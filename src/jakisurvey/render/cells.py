@@ -8,43 +8,17 @@ outputs that are text/markdown, image/png, plain text or printed text.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
 from ..markdown import escape
+from ..notebook import ANSI, OptionsError, cell_options, checked_id
 from .config import RenderError
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_OPTION_LINE = re.compile(r"^#\|\s?(.*)$")
-_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _H1 = re.compile(r"^# +(.+?)\s*(\{[^}]*\})?\s*$", re.MULTILINE)
-
-
-def cell_options(source: str) -> tuple[dict, str]:
-    """Split leading ``#| key: value`` lines off a code cell: (options, remaining source)."""
-    lines = source.splitlines()
-    count = 0
-    while count < len(lines) and _OPTION_LINE.match(lines[count]):
-        count += 1
-    text = "\n".join(_OPTION_LINE.match(line).group(1) for line in lines[:count])
-    try:
-        options = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RenderError(f"invalid '#|' options {text!r}: {getattr(exc, 'problem', exc)}") from exc
-    if options is not None and not isinstance(options, dict):
-        raise RenderError(f"'#|' options {text!r} are not 'key: value' lines")
-    return options or {}, "\n".join(lines[count:])
-
-
-def with_options(options: dict, code: str) -> str:
-    """A code cell's source: ``#| key: value`` lines (values as JSON, valid YAML), then code."""
-    lines = [f"#| {key}: {json.dumps(value, ensure_ascii=False)}" for key, value in options.items()]
-    return "\n".join([*lines, code])
 
 
 def notebook_markdown(nb: nbformat.NotebookNode, images_dir: Path, echo: bool,
@@ -60,7 +34,7 @@ def notebook_markdown(nb: nbformat.NotebookNode, images_dir: Path, echo: bool,
     for index, cell in enumerate(nb.cells):
         try:
             block = _cell(cell, images_dir, echo, view)
-        except RenderError as exc:
+        except (RenderError, OptionsError) as exc:
             raise RenderError(f"cell {index} (id {cell.get('id', '-')}): {exc}") from None
         if view:
             blocks.append(_wrap(block, f"cell-{checked_id(cell.get('id'), 'cell id')}", "cell"))
@@ -118,13 +92,6 @@ def _figure(payload: Any, options: dict, path: Path) -> str:
 def _count(folder: Path) -> int:
     """A number for the next image file written to folder."""
     return sum(1 for _ in folder.iterdir()) + 1
-
-
-def checked_id(value: Any, what: str) -> str:
-    """A cell label or id usable as an HTML id and a Typst label."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise RenderError(f"{what} {value!r} must be letters, digits, '-' or '_'")
-    return value
 
 
 def _wrap(markdown: str, ident: str, cls: str) -> str:

@@ -13,7 +13,7 @@ import nbformat
 import yaml
 
 from ..markdown import escape
-from .cells import ANSI, cell_options, checked_id, with_options
+from ..notebook import ANSI, OptionsError, cell_options, checked_id, with_options
 from .config import RenderError, staged_config
 
 NOTEBOOK = "report.ipynb"
@@ -66,7 +66,7 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             try:
                 options, code = cell_options(cell.source)
-            except RenderError as exc:
+            except OptionsError as exc:
                 raise RenderError(f"cell {index} (id {cell.get('id', '-')}): {exc}") from None
             if "fig-cap" in options:
                 options["fig-cap"] = escape(options["fig-cap"])
