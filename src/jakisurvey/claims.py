@@ -1,9 +1,8 @@
 """The published claims (data/study.yml) checked against the collected results.
 
 Each claim names a results.json entry (`result`, a dotted path for a nested one) and how it is
-checked (`check`). Which entries a claim may name, and with which check, follows from the kinds
-declared in measures.py; `problems` finds every claim that cannot be checked before anything
-runs, and `check` compares the collected (exact) values with the published ones.
+checked (`check`); study.check_claims refuses, before anything runs, a claim that a run could
+not check. `check` compares the collected (exact) values with the published ones.
 """
 
 from __future__ import annotations
@@ -16,33 +15,6 @@ from . import privacy
 from .rounding import percent_half_up
 
 MATCH, NO_MATCH, NOT_REPRODUCIBLE = "match", "no match", "not reproducible"
-NEEDS = {"percent": "an {n, N} share such as 'improvement'",
-         "leading": "a ranking such as 'barrier_ranking'",
-         "equals": "a count such as 'n_respondents'", "over": "a count such as 'n_respondents'"}
-
-
-def problems(claims: tuple, codebook) -> list[str]:
-    """Why each claim could not be checked by a run: its result is no results.json entry, its
-    check does not fit the entry's kind, or a ranking claim names codes the ranking lacks."""
-    found = []
-    for claim in claims:
-        kind = m.claim_target(claim.result, lambda name: list(codebook.labels(name).values()))
-        where = f"claim '{claim.id}'"
-        if kind is None:
-            found.append(f"{where}, key 'result': '{claim.result}' is not a results.json entry "
-                         "a run produces (see measures.py)")
-        elif kind not in m.CHECKABLE[claim.check]:
-            found.append(f"{where}, key 'result': a '{claim.check}' check needs "
-                         f"{NEEDS[claim.check]}; '{claim.result}' is not one")
-        elif claim.check == "leading":
-            codes = list(codebook.rankings[m.ranking_of(claim.result)].choices)
-            unknown = [c for c in claim.published if c not in codes]
-            if unknown:
-                found.append(f"{where}, key 'published': {unknown} are not codes of the ranking "
-                             f"'{claim.result}' (codes: {sorted(codes)})")
-    return found
-
-
 def lookup(results: dict, path: str) -> Any:
     """The value at a dotted path of the results; None when absent. A name missing from a map
     of counts (a country nobody gave) is a count of 0."""

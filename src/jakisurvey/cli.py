@@ -10,7 +10,6 @@ from pathlib import Path
 
 from . import pipeline
 from .errors import SurveyError
-from .load import InputError
 
 SYNTH_TARGETS = pipeline.PROJECT / "data" / "synthetic" / "targets.yml"
 
@@ -169,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": run, "validate": validate, "synth": synth,
                 "quarto": quarto}[args.command](args)
-    except InputError as error:
-        print(error, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s): nothing was analysed.", file=sys.stderr)
-        return 1
     except SurveyError as error:
-        print(f"error: {error}", file=sys.stderr)
+        if hasattr(error, "problems"):   # load.InputError: the problems of the records
+            print(error, file=sys.stderr)
+            print(f"{len(error.problems)} problem(s): nothing was analysed.", file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
         where = f": {error.filename}" if error.filename else ""

@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-import nbformat
-
 from .cache import Cache, digest, software
 from .errors import SurveyError
 from .notebook import ANSI, COLLECTED, imported_modules, parameters_of
@@ -101,7 +99,7 @@ def failing_line(source: str, traceback: list[str]) -> str:
     return next((s for s in lines if s.strip() and not s.startswith("#|")), "")
 
 
-def portable(nb: nbformat.NotebookNode, job: Job, parameters: dict, ran_with: dict) -> None:
+def portable(nb, job: Job, parameters: dict, ran_with: dict) -> None:
     """Show the parameters a reader re-runs the notebook with (relative paths), not this run's,
     and keep this machine's folders out of every output (a warning may print a file's path)."""
     from papermill.translators import translate_parameters
@@ -133,10 +131,10 @@ def relative_paths(text: str | list, parameters: dict, ran_with: dict) -> str:
     return text
 
 
-def figures_of(nb: nbformat.NotebookNode) -> dict[str, bytes]:
+def figures_of(nb: dict) -> dict[str, bytes]:
     """The figure files a notebook wrote, from its displays: {relative path: PNG bytes}."""
     found = {}
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         for output in cell.get("outputs", []):
             metadata = output.get("metadata", {})  # IPython files an image's under its type
             name = metadata.get("image/png", metadata).get(FIGURE_KEY, {}).get("file")
@@ -151,7 +149,7 @@ def figures_of(nb: nbformat.NotebookNode) -> dict[str, bytes]:
 def restore(entry: Path, job: Job, output: Path) -> None:
     """Put a cached notebook and its figures in place."""
     shutil.copyfile(entry, job.target)
-    for name, data in figures_of(nbformat.read(entry, as_version=4)).items():
+    for name, data in figures_of(json.loads(entry.read_text(encoding="utf-8"))).items():
         (output / name).parent.mkdir(parents=True, exist_ok=True)
         (output / name).write_bytes(data)
 
@@ -287,6 +285,8 @@ def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed:
         raise NotebookError(f"notebook {job.name} failed in cell {error.exec_count} "
                             f"('{line.strip()}'): {error.ename}: {error.evalue}\n"
                             f"The partially executed notebook is kept at {kept}") from None
+    import nbformat
+
     portable(nb, job, shown, parameters)
     nbformat.write(nb, job.target)
 

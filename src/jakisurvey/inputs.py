@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import StudyError, SurveyError
-from .study import Study, load_study
+from .study import Study, check_claims, load_study
 
 if TYPE_CHECKING:  # the records are read with pandas only when they are checked
     from .codebook import Codebook
@@ -99,15 +99,6 @@ def check_inputs(inputs: Inputs, digests: dict[str, str] | None = None) -> Check
                          f"providers invited is fewer than the {respondents} respondents in "
                          f"{Path(inputs.records).name}; set the number of providers invited")
     return Checked(study, codebook, resolver, survey, files, digests or hashes(files))
-
-
-def check_claims(study: Study, codebook: Codebook) -> None:
-    """Every claim of the study file names a result a run produces, with a check that fits it."""
-    from .claims import problems
-
-    found = problems(study.claims, codebook)
-    if found:
-        raise StudyError("\n".join(f"{Path(study.path).name}: {line}" for line in found))
 
 
 HANDED_OVER = "JAKISURVEY_CHECKED"  # a run hands its kernels the inputs it has checked

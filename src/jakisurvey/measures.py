@@ -135,7 +135,7 @@ MEASURES = (
     Measure("inputs", "SHA-256 of the input files", TABLE, "input_files"),
     Measure("data_quality", "Data-quality problems that did not stop the analysis", TABLE,
             "data_quality"),
-    Measure("claims", "Published claims checked against the records", TABLE, "check_claims"),
+    Measure("claims", "Published claims checked against the records", TABLE, "claims.check"),
 )
 BY_KEY = {m.key: m for m in MEASURES}
 DERIVED = {key: (m, part) for m in MEASURES for key, part in m.derived.items()}

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from .errors import SurveyError
+from .measures import DERIVED
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PATTERN = "[0-9][0-9]_*.ipynb"
@@ -48,20 +49,34 @@ def cells_of(path: Path) -> list[dict]:
     return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
 
 
+RECORD_CALL = re.compile(r"""\brecord\(\s*["']([A-Za-z0-9_.]+)["']""")
+
+
 @cache
-def index(folder: Path = NOTEBOOKS) -> dict[str, str]:
-    """Cell id -> the notebook (file stem) whose cell has it."""
-    found: dict[str, str] = {}
+def producers(folder: Path = NOTEBOOKS) -> dict[str, tuple[str, str]]:
+    """results.json key (or `key.part`) -> (notebook stem, cell id) of the cell that records it,
+    read from the notebooks' `record("key", ...)` calls."""
+    found: dict[str, tuple[str, str]] = {}
     for path in section_notebooks(folder):
         for cell in cells_of(path):
-            found.setdefault(cell.get("id", ""), path.stem)
+            if cell.get("cell_type") == "code":
+                for key in RECORD_CALL.findall(source_of(cell)):
+                    found.setdefault(key, (path.stem, cell.get("id", "")))
     return found
 
 
-def where(cell_id: str) -> str | None:
-    """The link, relative to the notebook views' folder, to the cell with this id (if any)."""
-    stem = index().get(cell_id)
-    return f"{stem}.html#{anchor(cell_id)}" if stem else None
+def where(path: str) -> str | None:
+    """The link, relative to the notebook views' folder, to the cell that computes the
+    results.json entry at a (dotted) path, if any (a derived key: the cell of its measure)."""
+    keys = path.split(".")
+    known = producers()
+    for end in range(len(keys), 0, -1):
+        key = ".".join(keys[:end])
+        key = DERIVED[key][0].key if key in DERIVED else key
+        if key in known:
+            stem, cell_id = known[key]
+            return f"{stem}.html#{anchor(cell_id)}"
+    return None
 
 
 def source_of(cell: dict) -> str:

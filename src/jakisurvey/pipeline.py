@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import nbformat
-
 from . import outdir
 from .cache import Cache, digest, software
 from .notebook import COLLECTED, NOTEBOOKS, section_notebooks
@@ -143,6 +141,8 @@ class Run:
 
     def build(self, staging: Path) -> list[dict]:
         """Everything the report folder holds, written into the staging folder."""
+        import nbformat
+
         from .assemble import figure_numbers
 
         numbers = figure_numbers({job.source.stem: nbformat.read(job.source, as_version=4)
@@ -229,6 +229,8 @@ class Run:
     def published_notebook(path: Path) -> list[dict]:
         """The executed notebook's cells with what they recorded; the file at `path` keeps
         which keys each cell recorded but not the values (those are in results.json)."""
+        import nbformat
+
         from .notebook import without_values
 
         book = json.loads(path.read_text(encoding="utf-8"))
@@ -248,12 +250,16 @@ class Run:
         if self.options.render:
             self.render_report(report, staging)
         else:  # `quarto render` renders this notebook itself, as the Quarto renderer would
+            import nbformat
+
             from .render.quarto import quarto_notebook
 
             nbformat.write(quarto_notebook(nbformat.read(report, as_version=4)), report)
 
     def view(self, path: Path, numbers: dict) -> None:
         """A notebook's HTML view (code and outputs, an anchor per cell)."""
+        import nbformat
+
         from .assemble import for_rendering
         from .render import render_notebook_view
 
@@ -303,8 +309,10 @@ class Run:
             target.write_bytes(entry.read_bytes())
         return entry is not None
 
-    def changes_cells(self, change: list[dict]) -> list[nbformat.NotebookNode]:
+    def changes_cells(self, change: list[dict]) -> list:
         """The 'Changes since the previous run' section, when a report is being replaced."""
+        import nbformat
+
         from .changes import flipped_claims
         from .tables import changes_section
 

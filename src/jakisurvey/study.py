@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from . import measures
 from .checklist import STUDY_KEYS
 from .errors import StudyError
 
@@ -191,3 +192,38 @@ def load_study(path: Path) -> Study:
         resamples=positive_int(settings, "resamples", path, default=DEFAULT_RESAMPLES),
         cherries=cherries_setting(settings, path),
     )
+
+
+NEEDS = {"percent": "an {n, N} share such as 'improvement'",
+         "leading": "a ranking such as 'barrier_ranking'",
+         "equals": "a count such as 'n_respondents'", "over": "a count such as 'n_respondents'"}
+
+
+def claim_problems(claims: tuple[Claim, ...], codebook) -> list[str]:
+    """Why each claim could not be checked by a run: its result is no results.json entry, its
+    check does not fit the entry's kind, or a ranking claim names codes the ranking lacks."""
+    found = []
+    for claim in claims:
+        kind = measures.claim_target(claim.result,
+                                     lambda name: list(codebook.labels(name).values()))
+        where = f"claim '{claim.id}'"
+        if kind is None:
+            found.append(f"{where}, key 'result': '{claim.result}' is not a results.json entry "
+                         "a run produces (see measures.py)")
+        elif kind not in measures.CHECKABLE[claim.check]:
+            found.append(f"{where}, key 'result': a '{claim.check}' check needs "
+                         f"{NEEDS[claim.check]}; '{claim.result}' is not one")
+        elif claim.check == "leading":
+            codes = list(codebook.rankings[measures.ranking_of(claim.result)].choices)
+            unknown = [c for c in claim.published if c not in codes]
+            if unknown:
+                found.append(f"{where}, key 'published': {unknown} are not codes of the ranking "
+                             f"'{claim.result}' (codes: {sorted(codes)})")
+    return found
+
+
+def check_claims(study: Study, codebook) -> None:
+    """Every claim names a result a run produces (measures.py), with a check that fits it."""
+    found = claim_problems(study.claims, codebook)
+    if found:
+        raise StudyError("\n".join(f"{Path(study.path).name}: {line}" for line in found))

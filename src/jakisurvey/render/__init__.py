@@ -17,14 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import nbformat
-
 from ..notebook import ANSI
-from .cells import notebook_markdown
 from .config import RenderError, echo_default, format_options, load_config
-from .pandoc import render_html, render_pdf
-from .quarto import quarto_notebook, quarto_version, render_with_quarto
-from .views import render_notebook_view
 
 __all__ = ["ANSI", "RenderError", "choose_renderer", "quarto_notebook", "render_notebook_view",
            "render_report", "renderer_versions"]
@@ -33,6 +27,17 @@ QUARTO_HINT = (
     "quarto not on PATH; install it (pip install -e '.[quarto]', or conda install -c "
     "conda-forge quarto) or use --renderer pandoc"
 )
+
+
+def __getattr__(name: str):
+    """The renderers' modules load when first used (a run with nothing to render needs none)."""
+    if name == "quarto_notebook":
+        from .quarto import quarto_notebook
+        return quarto_notebook
+    if name == "render_notebook_view":
+        from .views import render_notebook_view
+        return render_notebook_view
+    raise AttributeError(name)
 
 
 def choose_renderer(name: str = "auto") -> str:
@@ -52,6 +57,8 @@ def choose_renderer(name: str = "auto") -> str:
 def renderer_versions(renderer: str) -> dict:
     """The renderer and the versions of the tools it runs, as the tools report them."""
     if renderer == "quarto":
+        from .quarto import quarto_version
+
         return {"renderer": "quarto", "quarto": quarto_version()}
     import pypandoc
     import typst
@@ -69,12 +76,19 @@ def render_report(report_ipynb: Path, out_dir: Path, renderer: str, config: Path
     """
     settings = load_config(config)
     if choose_renderer(renderer) == "quarto":
+        from .quarto import render_with_quarto
+
         return render_with_quarto(report_ipynb, out_dir, settings)
     return render_with_pandoc(report_ipynb, out_dir, settings)
 
 
 def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> list[str]:
     """The report: pandoc's HTML and pandoc + typst's PDF, from the same Markdown."""
+    import nbformat
+
+    from .cells import notebook_markdown
+    from .pandoc import render_html, render_pdf
+
     nb = nbformat.read(report_ipynb, as_version=4)
     with tempfile.TemporaryDirectory(prefix="jakisurvey-render-") as tmp:
         work = Path(tmp)
