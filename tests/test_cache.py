@@ -127,3 +127,17 @@ def test_a_shared_kernel_gives_what_separate_kernels_give(pandoc_report, tmp_pat
     reference = markdown_outputs(pandoc_report / "notebooks")
     assert {k: reference[k] for k in markdown_outputs(folder)} == markdown_outputs(folder)
     assert not list((tmp_path / "runtime").glob("*.json"))   # connection files removed
+
+
+def test_a_run_with_nothing_changed_loads_no_analysis_library(pandoc_report):
+    """Nothing changed: the report is known to be up to date before pandas, SciPy, statsmodels or
+    nbformat would load (the run is then at Python's start-up and import floor)."""
+    args = ["run", *bundled_inputs(pandoc_report.parent), "--out", str(pandoc_report),
+            "--renderer", "pandoc"]
+    code = ("import sys\nfrom jakisurvey import cli\nassert cli.main(%r) == 0\n"
+            "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'statsmodels', 'nbformat', "
+            "'matplotlib') if m in sys.modules))" % args)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PATH": tool_path()})
+    assert "up to date" in done.stderr, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

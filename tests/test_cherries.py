@@ -126,7 +126,7 @@ def study_with(tmp_path, cherries_setting):
 
 
 @pytest.mark.parametrize("setting, message", [
-    ({"ethics": "yes"}, r"'cherries\.ethics' is not a checklist item; known items: design"),
+    ({"ethics": "yes"}, r"'cherries\.ethics' is not a checklist item; did you mean 'ethics_approval'"),
     ({"incentives": ""}, r"'cherries\.incentives' must be a non-empty text"),
     ({"incentives": 5}, r"'cherries\.incentives' must be a non-empty text"),
     (["incentives"], r"'cherries' must be 'item: text' lines")])

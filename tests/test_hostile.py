@@ -85,6 +85,8 @@ def hostile(tmp_path_factory) -> dict:
     study = yaml.safe_load(STUDY.read_text())
     study.update(n_invited=400, min_cell=3, **STUDY_TEXTS)
     study["claims"][0]["claim"] = CLAIM_TEXT
+    study["claims"].append({"id": "usa_users", "claim": "JAKi users in the USA", "published": 60,
+                            "check": "percent", "result": "subgroups.region.measures.jaki_used.USA"})
     study["cherries"] = {"design": "<iframe src=z></iframe> survey"}
     (folder / "other.yml").write_text(yaml.safe_dump(study), encoding="utf-8")
     dictionary = hostile_dictionary(folder / "dictionary.csv")
@@ -141,6 +143,15 @@ def test_small_counts_are_suppressed_everywhere_outside_private(hostile):
     report = text_of((out / "report.html").read_text(encoding="utf-8"))
     assert "<3" in report and "✗ no" in report
     assert public["claims"][0]["reproduced"] == 120 and public["n_respondents"] == 120
+
+
+def test_a_claim_on_a_nested_result_is_checked(hostile):
+    exact = json.loads((hostile["out"] / "private" / "results.json").read_text())
+    claim = next(c for c in exact["claims"] if c["id"] == "usa_users")
+    share = exact["subgroups"]["region"]["measures"]["jaki_used"]["USA"]
+    assert claim["reproduced_text"].endswith(f"({share['n']}/{share['N']})")
+    assert 'href="notebooks/06_subgroups.html#cell-subgroups"' in \
+        (hostile["out"] / "report.html").read_text(encoding="utf-8")
 
 
 def test_run_json_names_files_not_folders(hostile):

@@ -76,6 +76,25 @@ def extracted(path: str, changed: int) -> str:
     return " ".join(text.replace("\xad", "-").split())
 
 
+def test_every_results_key_is_recorded_by_exactly_one_cell(pandoc_report):
+    """results.json is what the executed notebooks recorded: each value by one cell; the
+    published notebooks name what each cell recorded, without the values."""
+    from jakisurvey.notebook import RESULTS_MIME, recorded_keys
+
+    cells: dict[str, list[str]] = {}
+    for path in sorted((pandoc_report / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                assert RESULTS_MIME not in output.get("data", {}), (path.name, cell.id)
+                for key in recorded_keys(output):
+                    cells.setdefault(key, []).append(f"{path.stem}#{cell.id}")
+    assert {key: where for key, where in cells.items() if len(where) != 1} == {}
+    results = json.loads((pandoc_report / "results.json").read_text())
+    assert {key.split(".")[0] for key in cells} == set(results)
+    assert cells["improvement"] == ["02_experience#improvement"]
+    assert cells["n_valid_rankings.barrier"] == ["03_barriers#barrier_ranking"]
+
+
 def test_outputs_exist(pandoc_report):
     for name in ["report.html", "report.pdf", "report.ipynb", "results.json", "run.json",
                  "changes.json", "private/results.json", "private/data_quality.csv",
@@ -343,3 +362,10 @@ def test_a_killed_run_keeps_the_report_and_the_next_run_cleans_up(pandoc_report,
     assert "nothing changed" in again.stderr
     if how == signal.SIGKILL:
         assert "interrupted run" in again.stderr
+
+
+def test_private_is_readable_by_its_owner_only(pandoc_report):
+    private = pandoc_report / "private"
+    assert private.stat().st_mode & 0o777 == 0o700
+    modes = {p.name: p.stat().st_mode & 0o777 for p in private.iterdir()}
+    assert modes and set(modes.values()) == {0o600}, modes

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import DATA, DICTIONARY, RECORDS, ROOT, write_csv
+from conftest import DATA, DICTIONARY, RECORDS, ROOT, STUDY, write_csv
 from jakisurvey.cli import main
 from jakisurvey.codebook import Codebook
 from jakisurvey.errors import DictionaryError, StudyError
@@ -505,3 +506,20 @@ def test_a_dictionary_label_longer_than_128_kib_is_read(tmp_path):
         assert Codebook.from_csv(path)["comments"].label == label.strip()
     finally:
         csv.field_size_limit(default)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"min_cel": 5}, "study.yml: 'min_cel' is not a setting of the study file; did you mean 'min_cell'?"),
+    ({"min_cell": 2.5}, "study.yml: 'min_cell' must be a whole number of at least 1 (found 2.5)"),
+    ({"min_cell": 0}, "study.yml: 'min_cell' must be a whole number of at least 1 (found 0)"),
+    ({"claims": [{"id": "a", "claim": "A", "published": 1, "check": "equals",
+                  "result": "n_records", "publishd": 2}]},
+     "study.yml: claim 1, key 'publishd' is not a key of a claim; did you mean 'published'?")])
+def test_study_file_typos_are_errors(tmp_path, change, message):
+    settings = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    settings.update(change)
+    path = tmp_path / "study.yml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    with pytest.raises(StudyError) as raised:
+        load_study(path)
+    assert str(raised.value).endswith(message) and "\n" not in str(raised.value)

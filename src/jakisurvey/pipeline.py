@@ -30,7 +30,8 @@ DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
 QUARTO_WRITES = ["report.html", "report.pdf", "report_files/*", "*.quarto_ipynb"]
-COLLECTED_FILE = "private/results.json"   # exact results, collected from the executed notebooks
+PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
+COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
@@ -76,6 +77,22 @@ def write_json(data: object, path: Path) -> None:
     """Write JSON with stable formatting."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def private_folder(staging: Path) -> Path:
+    """private/ of a report being built: readable by its owner only (700), made before anything
+    is written into it."""
+    folder = staging / PRIVATE
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o700)   # whatever the umask
+    return folder
+
+
+def seal(folder: Path) -> None:
+    """private/'s files readable and writable by their owner only (600)."""
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    folder.chmod(0o700)
 
 
 def write_private_listing(checked: Checked, folder: Path) -> None:
@@ -165,7 +182,8 @@ class Run:
         change = changes.changes(self.previous, public)
         write_json(public, staging / "results.json")
         write_json(exact, staging / COLLECTED_FILE)
-        write_private_listing(self.checked, staging / "private")
+        write_private_listing(self.checked, staging / PRIVATE)
+        seal(staging / PRIVATE)
         write_json(change, staging / "changes.json")
         write_json(run_info(self.checked.files, self.hashes, self.versions), staging / "run.json")
         return change
@@ -343,6 +361,7 @@ class Run:
         staging = outdir.new_staging(self.out)
         try:
             (staging / "notebooks").mkdir()
+            private_folder(staging)
             change = self.build(staging)
             expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
             outdir.publish(staging, self.out, key=self.key, expected=expected)

@@ -87,6 +87,7 @@ def parse_claim(entry: object, number: int, path: Path) -> Claim:
         raise StudyError(f"{path}: claim {number}: must be a mapping with keys "
                          f"{', '.join(CLAIM_KEYS)} (found {shown(entry)})")
     name = f"claim {number}"
+    unknown_keys(entry, CLAIM_KEYS, path, f"{name}, key '{{key}}'", "a key of a claim")
     for key in CLAIM_KEYS:
         if key not in entry:
             raise StudyError(f"{path}: {name}, key '{key}': missing; every claim needs "
@@ -159,13 +160,28 @@ def cherries_setting(settings: dict, path: Path) -> dict[str, str]:
     value = settings.get("cherries") or {}
     if not isinstance(value, dict):
         raise StudyError(f"{path}: 'cherries' must be 'item: text' lines (found {value!r})")
+    unknown_keys(value, STUDY_KEYS, path, "'cherries.{key}'", "a checklist item")
     for key, text in value.items():
-        if key not in STUDY_KEYS:
-            raise StudyError(f"{path}: 'cherries.{key}' is not a checklist item; known items: "
-                             f"{', '.join(STUDY_KEYS)}")
         if not isinstance(text, str) or not text.strip():
             raise StudyError(f"{path}: 'cherries.{key}' must be a non-empty text (found {text!r})")
     return {key: text.strip() for key, text in value.items()}
+
+
+# Every setting the study file may hold (a misspelt one is an error, never silently ignored).
+SETTINGS = ("title", "citation", "n_invited", "n_invited_range", "min_cell", "country_aliases",
+            "regions", "claims", "seed", "resamples", "cherries")
+
+
+def unknown_keys(given: dict, known: tuple[str, ...], path: Path, label: str = "'{key}'",
+                 what: str = "a setting of the study file") -> None:
+    """One line for the first key that is not a known one, naming the nearest known one."""
+    from difflib import get_close_matches
+
+    for key in given:
+        if key not in known:
+            near = get_close_matches(str(key), known, n=1, cutoff=0.5)
+            hint = f"did you mean '{near[0]}'?" if near else f"known: {', '.join(known)}"
+            raise StudyError(f"{path}: {label.format(key=key)} is not {what}; {hint}")
 
 
 def load_study(path: Path) -> Study:
@@ -177,6 +193,7 @@ def load_study(path: Path) -> Study:
         raise StudyError(f"{path}: cannot be read as YAML ({error})")
     if not isinstance(settings, dict):
         raise StudyError(f"{path}: expected settings as 'key: value' lines")
+    unknown_keys(settings, SETTINGS, path)
     here = path.parent
     return Study(
         path=path,
