@@ -14,9 +14,8 @@ from conftest import bundled_inputs, jakisurvey, project_copy
 DECLARATION = '''    Measure("trainees", "Paediatric rheumatology trainees", SHARE, "stats.coded_share",
             fields=(("role", CODED),)),
 '''
-CELL = '''trainees = stats.coded_share(survey, "role", {2})  # role 2: paediatric rheumatology trainee
-t.show(t.sentence("Trainees: ", t.bold(t.share(trainees, settings.min_cell)), "."))
-results.record("trainees", trainees)'''
+CELL = '''trainees = record("trainees", stats.coded_share(survey, "role", {2}))  # role 2: trainee
+t.show(t.sentence("Trainees: ", t.bold(t.share(trainees)), "."))'''
 
 
 def new_section(project) -> None:

@@ -124,7 +124,7 @@ LAYERS = [  # lowest first: a module may import only from its own layer or below
      "__init__"},
     {"textfile", "codebook", "study", "countries", "load", "survey", "inputs"},
     {"stats", "tallies", "subgroups", "stability", "cherries", "claims", "results", "privacy",
-     "provenance", "changes"},
+     "disclosure", "provenance", "changes"},
     {"tables", "figures", "spreadsheet"},
     {"cache", "execute"},
     {"assemble"},

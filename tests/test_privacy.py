@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jakisurvey.privacy import public_results
+from jakisurvey.privacy import Gate
 from jakisurvey import claims, definitions as d, results, stats
 from jakisurvey.study import load_study
 
@@ -25,7 +25,7 @@ def test_every_small_count_becomes_a_bound():
                      {"key": "design", "value": "web", "text": "web", "source": "study.yml"}],
         "ranking_stability": {"barrier": {"items": [{"code": 9, "p_first": 0.01}]}},
     }
-    public = public_results(results, 3)
+    public = Gate(3).publish_all(results)
     assert public["n_usa"] == "<3" and public["n_respondents"] == 40
     assert public["country_counts"] == {"USA": 30, "CHL": "<3"}
     hidden = {"n": "<3", "N": 40, "pct": None, "ci_low": None, "ci_high": None}
@@ -37,7 +37,7 @@ def test_every_small_count_becomes_a_bound():
     assert item["borda"] is None and item["mean_position"] is None
     assert [c["text"] for c in public["cherries"]] == ["<3", "<3 (of 40)", "web"]
     assert public["ranking_stability"] == results["ranking_stability"]   # shares of resamples
-    assert public_results(results, 1) == results
+    assert Gate(1).publish_all(results) == results
 
 
 def test_published_results_hide_small_cells_and_claims_use_exact_values(survey_of, codebook):
@@ -53,12 +53,14 @@ def test_published_results_hide_small_cells_and_claims_use_exact_values(survey_o
     exact = {}
     for key, value in computed.items():
         exact.update(results.values_of(key, value))   # as the notebook cells record them
-    public = public_results(exact, study.min_cell)
+    public = Gate(study.min_cell).publish_all(exact)
     assert exact["country_counts"]["USA"] == 1 and public["country_counts"]["USA"] == "<3"
     assert public["side_effects"]["n"] == "<3" and exact["side_effects"]["n"] == 1
-    shown = claims.check(study.claims, exact, codebook, study.min_cell)
-    assert [c["status"] for c in shown] == [c["status"] for c in
-                                            claims.check(study.claims, exact, codebook)]
+    shown = claims.check(study.claims, exact, codebook, Gate(study.min_cell))
+    exact_status = [c["status"] for c in claims.check(study.claims, exact, codebook)]
+    hidden = {"usa", "side_effects"}   # their n is below min_cell: whether they match is not shown
+    assert [c["status"] for c in shown] == [claims.WITHHELD if c["result"] in hidden else s
+                                            for c, s in zip(shown, exact_status)]
     side = next(c for c in shown if c["result"] == "side_effects")
-    assert side["reproduced_text"] == "<3 (of 1)" and side["reproduced"] is None
+    assert side["reproduced_text"] == "<3 (of <3)" and side["reproduced"] is None
     assert next(c for c in shown if c["result"] == "usa")["reproduced_text"] == "<3 (of 6)"

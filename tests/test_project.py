@@ -12,7 +12,7 @@ import yaml
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-PARAMETERS = {"records", "dictionary", "study", "output"}
+PARAMETERS = {"records", "dictionary", "study", "output", "disclosure"}
 DEPENDENT = {"00_summary.ipynb", "07_cherries.ipynb"}   # they read the collected results
 
 

@@ -8,6 +8,7 @@ import yaml
 
 from conftest import RECORDS, STUDY
 from jakisurvey import figures, stats
+from jakisurvey.privacy import Published
 from jakisurvey.errors import StudyError
 from jakisurvey.stability import (alternative_scorings, borda_order, patterns, rank_order,
                                   ranking_stability, scores)
@@ -140,7 +141,7 @@ def test_stability_plot_draws_labels_literally():
     stability = {"resamples": 2000, "seed": 7, "top_k": 1, "items": [
         {"code": 1, "label": "$500 and $1,000", "p_first": 0.75, "p_top": 0.75},
         {"code": 2, "label": "Cost_of care ^2", "p_first": 0.25, "p_top": 0.25}]}
-    fig = figures.stability_plot(stability, "Barriers $x$")
+    fig = figures.stability_plot(Published("ranking_stability.barrier", stability), "Barriers $x$")
     ax = fig.axes[0]
     labels = ax.get_yticklabels()
     assert [t.get_text() for t in labels] == ["$500 and $1,000", "Cost_of care ^2"]

@@ -10,6 +10,7 @@ from scipy.stats import MonteCarloMethod, chi2_contingency, fisher_exact
 from statsmodels.stats.multitest import multipletests
 
 from jakisurvey import figures, stats
+from jakisurvey.privacy import Gate, Published
 from jakisurvey.subgroups import (chi2_test, region_group, society_group, subgroup_results)
 
 SEED = 20250301
@@ -154,7 +155,8 @@ def test_results_are_plain_json(survey_of):
 
 def test_subgroup_plot_draws_each_measure_and_suppresses_small_cells(survey_of):
     results = subgroup_results(survey_of(society_records()), SEED)
-    fig = figures.subgroup_plot(results, "society", min_cell=5)
+    shown = Published("subgroups", Gate(5).publish("subgroups", results), 5)
+    fig = figures.subgroup_plot(shown, "society")
     assert len(fig.axes) == 3
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "30/40" in texts and "<5/5" in texts and "3/5" not in texts

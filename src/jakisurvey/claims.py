@@ -15,6 +15,7 @@ from . import privacy
 from .rounding import percent_half_up
 
 MATCH, NO_MATCH, NOT_REPRODUCIBLE = "match", "no match", "not reproducible"
+WITHHELD = "withheld"   # the value rests on a hidden count: whether it matches is not shown
 def lookup(results: dict, path: str) -> Any:
     """The value at a dotted path of the results; None when absent. A name missing from a map
     of counts (a country nobody gave) is a count of 0."""
@@ -74,46 +75,52 @@ def published_text(claim, labels: dict[int, str]) -> str:
     return str(claim.published)
 
 
-def reproduced_text(claim, reproduced: Any, min_cell: int) -> str:
-    """The reproduced value, percentages with n/N, small counts suppressed."""
-    if reproduced is None:
+def complete(claim, public: Any) -> bool:
+    """Whether the gate let the whole claimed value be shown (nothing hidden in it)."""
+    if claim.check == "percent":
+        return isinstance(public, dict) and privacy.is_count(public.get("n")) and \
+            privacy.is_count(public.get("N"))
+    return claim.check == "leading" or public is None or privacy.is_count(public)
+
+
+def reproduced_text(claim, public: Any) -> str:
+    """The reproduced value as the gate lets it be shown, percentages with n/N."""
+    if public is None:
         return "-"
     if claim.check == "percent":
-        n, N = reproduced["n"], reproduced["N"]
-        if not N:
-            return "-"
-        if privacy.hidden(n, min_cell):
-            return f"{privacy.mark(min_cell)} (of {N})"
-        return f"{percent_half_up(Fraction(n, N))}% ({n}/{N})"
+        return "-" if public.get("N") == 0 else privacy.share_text(public)
     if claim.check == "leading":
-        return "; ".join(item["label"] for item in reproduced[: len(claim.published)])
-    return privacy.mark(min_cell) if privacy.hidden(reproduced, min_cell) else str(reproduced)
+        return "; ".join(item["label"] for item in public[: len(claim.published)])
+    return str(public)
 
 
-def shown_value(claim, reproduced: Any, min_cell: int) -> Any:
-    """The reproduced value as results.json shows it (suppressed when small)."""
-    if reproduced is None:
+def shown_value(claim, public: Any) -> Any:
+    """The reproduced value as results.json shows it."""
+    if public is None:
         return None
     if claim.check == "percent":
-        return None if privacy.hidden(reproduced["n"], min_cell) else reproduced.get("pct")
+        return public.get("pct")
     if claim.check == "leading":
-        return [item["code"] for item in reproduced[: len(claim.published)]]
-    return privacy.mark(min_cell) if privacy.hidden(reproduced, min_cell) else reproduced
+        return [item["code"] for item in public[: len(claim.published)]]
+    return public
 
 
-def check(claims: tuple, results: dict, codebook, min_cell: int = 1) -> list[dict]:
-    """Each published claim checked against the exact results (texts suppressed by min_cell)."""
+def check(claims: tuple, results: dict, codebook, gate: privacy.Gate | None = None) -> list[dict]:
+    """Each published claim checked against the exact results; what it shows (the reproduced
+    value, and whether it matches) is what the gate lets be shown."""
+    gate = gate or privacy.Gate()
+    published = gate.publish_all(results)
     rows = []
     for claim in claims:
-        reproduced = lookup(results, claim.result)
+        reproduced, public = lookup(results, claim.result), lookup(published, claim.result)
         labels = (codebook.rankings[m.ranking_of(claim.result)].choices
                   if claim.check == "leading" else {})
-        state = status(claim, reproduced)
+        state = status(claim, reproduced) if complete(claim, public) else WITHHELD
         rows.append({"id": claim.id, "claim": claim.claim, "check": claim.check,
                      "result": claim.result, "published": claim.published,
-                     "reproduced": shown_value(claim, reproduced, min_cell),
+                     "reproduced": shown_value(claim, public),
                      "published_text": published_text(claim, labels),
-                     "reproduced_text": reproduced_text(claim, reproduced, min_cell),
+                     "reproduced_text": reproduced_text(claim, public),
                      "status": state, "matches": state == MATCH})
     return rows
 
@@ -125,7 +132,7 @@ def leading_places(claims: tuple, key: str, positions: int) -> int:
     return lengths[0] if lengths else positions
 
 
-def percent_shares(claims: tuple, results: dict) -> dict[str, dict]:
-    """Each percentage claim's share ({n, N, ...}) from the results, by the claim's wording."""
-    return {c.claim: lookup(results, c.result) for c in claims if c.check == "percent"
-            and lookup(results, c.result) is not None}
+def percent_shares(claims: tuple, published: privacy.Published) -> dict[str, privacy.Published]:
+    """Each percentage claim's share ({n, N, ...}) from the published results, by its wording."""
+    return {c.claim: published.at(c.result) for c in claims if c.check == "percent"
+            and published.at(c.result) is not None}

@@ -24,7 +24,7 @@ from IPython.display import Image  # noqa: E402
 from shapely.geometry import box  # noqa: E402
 
 from .countries import UNKNOWN  # noqa: E402
-from .privacy import hidden  # noqa: E402
+from .privacy import Published, is_count, share_text  # noqa: E402
 from .stats import LEVEL  # noqa: E402
 from .subgroups import MEASURE_TITLES  # noqa: E402
 
@@ -58,9 +58,10 @@ def show(fig: plt.Figure, output: Path, name: str) -> Image:
     return Image(filename=str(path), metadata={"jakisurvey": {"file": relative}})
 
 
-def map_counts(counts: pd.Series, min_cell: int) -> pd.Series:
-    """Counts per ISO3 code that the map may show: known countries at or above min_cell."""
-    return counts[(counts >= min_cell) & (counts.index != UNKNOWN)]
+def map_counts(counts: Published) -> pd.Series:
+    """Counts per ISO3 code that the map may show: known countries whose count is published."""
+    shown = {code: n for code, n in counts.value.items() if is_count(n) and n > 0}
+    return pd.Series(shown, dtype="int64").drop(UNKNOWN, errors="ignore")
 
 
 def map_bins(min_cell: int) -> list[int]:
@@ -75,14 +76,14 @@ def bin_labels(bins: list[int]) -> list[str]:
     return labels + [f"{bins[-1]}+"]
 
 
-def world_map(counts: pd.Series, world, min_cell: int = 1) -> plt.Figure:
+def world_map(counts: Published, world) -> plt.Figure:
     """Figure 1A: respondents per country on an equal-area map, with a Europe close-up below.
 
     Both maps use the full text width, so the counts written on the countries stay legible
     in the PDF at 100 % zoom.
     """
-    frame = world.assign(n=world["iso3"].map(map_counts(counts, min_cell))).to_crs(EQUAL_EARTH)
-    bins = map_bins(min_cell)
+    frame = world.assign(n=world["iso3"].map(map_counts(counts))).to_crs(EQUAL_EARTH)
+    bins = map_bins(counts.min_cell)
     colours = sns.color_palette("viridis_r", len(bins))
     style = {"cmap": ListedColormap(colours), "edgecolor": "white", "linewidth": 0.3,
              "norm": BoundaryNorm(bins + [bins[-1] * 100], len(colours))}
@@ -135,24 +136,26 @@ def label_counts(ax, frame, points) -> None:
                     fontweight="bold", path_effects=halo)
 
 
-def ranking_chart(table: pd.DataFrame, k: int, title: str, min_cell: int = 1) -> plt.Figure:
+def ranking_chart(ranking: Published, k: int, title: str) -> plt.Figure:
     """Figure 1B-style stacked bars: times ranked in each position, items in Borda order.
 
-    A position given by fewer than min_cell respondents is not drawn, nor is an item that
-    fewer than min_cell ranked at all.
+    A position count the gate hides is not drawn, nor is an item whose number of rankings it
+    hides.
     """
-    positions = table[[f"position_{p}" for p in range(1, k + 1)]]
-    few = table["n_ranked"].map(lambda n: hidden(int(n), min_cell)).to_numpy()
+    table = pd.DataFrame(ranking.value)
+    positions = table[[f"position_{p}" for p in range(1, k + 1)]].map(
+        lambda n: n if is_count(n) else 0)
+    few = (~table["n_ranked"].map(is_count)).to_numpy()
     fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * len(table) + 1.0))
     left = np.zeros(len(table))
     colours = sns.color_palette("viridis", k)
     for p, colour in zip(range(1, k + 1), colours):
         values = positions[f"position_{p}"].to_numpy()
-        values = np.where(few | (values < min_cell), 0, values)
+        values = np.where(few, 0, values)
         ax.barh(table["label"], values, left=left, color=colour, label=ordinal(p))
         left += values
-    for y, (total, borda, small) in enumerate(zip(left, table["borda"], few)):
-        text = f"<{min_cell} ranked it" if small else f"Borda {borda}"
+    for y, (total, borda, small, n) in enumerate(zip(left, table["borda"], few, table["n_ranked"])):
+        text = f"{n} ranked it" if small else "Borda withheld" if borda is None else f"Borda {borda}"
         ax.text(total + 1, y, text, va="center", fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, left.max() * 1.2 + 1)
@@ -167,22 +170,23 @@ def ordinal(p: int) -> str:
     return f"{p}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(p if p < 20 else p % 10, 'th') }"
 
 
-def share_chart(table: pd.DataFrame, title: str, min_cell: int = 1) -> plt.Figure:
+def share_chart(shares: Published, title: str) -> plt.Figure:
     """Figure 1C/1D-style bars: percentage choosing each option with its 95% interval, n/N beside.
 
-    Options chosen by fewer than min_cell respondents get no bar, and '<min_cell' for a count.
+    An option whose count the gate hides gets no bar, and the hidden mark for its count.
     """
+    table = pd.DataFrame([{"label": label, **share, "text": share_text(share)}
+                          for label, share in shares.value.items()])
     fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * len(table) + 1.0))
-    small = table["n"].map(lambda n: hidden(int(n), min_cell))
-    pct = table["pct"].fillna(0).where(~small, 0) * 100
-    low = (table["ci_low"].fillna(0) * 100).where(~small, 0)
-    high = (table["ci_high"].fillna(0) * 100).where(~small, 0)
+    small = table["pct"].isna() & table["N"].map(lambda N: N != 0)
+    pct = table["pct"].astype(float).fillna(0).where(~small, 0) * 100
+    low = (table["ci_low"].fillna(0).astype(float) * 100).where(~small, 0)
+    high = (table["ci_high"].fillna(0).astype(float) * 100).where(~small, 0)
     sns.barplot(x=pct, y=table["label"], ax=ax, color=sns.color_palette(PALETTE)[0])
     ax.errorbar(pct, range(len(table)), xerr=[pct - low, high - pct], fmt="none",
                 ecolor="#333333", elinewidth=0.8, capsize=2)
     for y, (right, text, is_small, N) in enumerate(zip(high, table["text"], small, table["N"])):
-        ax.text(right + 1, y, f"<{min_cell} (of {N})" if is_small else text, va="center",
-                fontsize=7)
+        ax.text(right + 1, y, text, va="center", fontsize=7)
     ax.set_xlim(0, max(100, high.max() * 1.3))
     ax.set(xlabel=f"Respondents (%), with {LEVEL} Wilson interval", ylabel="", title=title)
     return fig
@@ -190,12 +194,12 @@ def share_chart(table: pd.DataFrame, title: str, min_cell: int = 1) -> plt.Figur
 
 
 
-def subgroup_plot(subgroups: dict, grouping: str, min_cell: int = 1) -> plt.Figure:
+def subgroup_plot(subgroups: Published, grouping: str) -> plt.Figure:
     """Dot plot of each measure by group with its 95% Wilson interval and n/N.
 
-    `subgroups` is subgroups.subgroup_results(); a share with 0 < n < min_cell is not drawn.
+    `subgroups` is the published subgroups.subgroup_results(); a hidden share is not drawn.
     """
-    part = subgroups[grouping]
+    part = subgroups.value[grouping]
     groups, tests = part["groups"], {t["measure"]: t for t in part["tests"]}
     fig, axes = plt.subplots(1, len(part["measures"]), sharey=True, squeeze=False,
                              figsize=(WIDTH, 0.35 * len(groups) + 1.3))
@@ -203,11 +207,11 @@ def subgroup_plot(subgroups: dict, grouping: str, min_cell: int = 1) -> plt.Figu
     for ax, (measure, by_group) in zip(axes[0], part["measures"].items()):
         for y, group in enumerate(groups):
             share = by_group[group]
-            if share["N"] and not 0 < share["n"] < min_cell:
+            if share["N"] and share.get("pct") is not None:
                 low, high = share["ci_low"] * 100, share["ci_high"] * 100
                 ax.plot([low, high], [y, y], color=colour, linewidth=1.5)
                 ax.plot(share["pct"] * 100, y, "o", color=colour, markersize=4.5)
-            ax.text(102, y, share_label(share, min_cell), va="center", fontsize=6.5,
+            ax.text(102, y, share_label(share), va="center", fontsize=6.5,
                     parse_math=False)
         ax.set_xlim(0, 100)
         ax.set_xticks([0, 50, 100], ["0%", "50%", "100%"])
@@ -220,15 +224,15 @@ def subgroup_plot(subgroups: dict, grouping: str, min_cell: int = 1) -> plt.Figu
     return fig
 
 
-def share_label(share: dict, min_cell: int) -> str:
-    """n/N beside a dot, or the suppressed form when n is below min_cell."""
-    if 0 < share["n"] < min_cell:
-        return f"<{min_cell}/{share['N']}"
+def share_label(share: dict) -> str:
+    """n/N beside a dot, with the gate's marks for hidden counts."""
     return f"{share['n']}/{share['N']}"
 
 
 def test_label(test: dict | None) -> str:
     """The chi-square p (Holm-adjusted) under a panel, or why there is no test."""
+    if test and test.get("withheld"):
+        return "test withheld (a small count could be worked out)"
     if not test or test["p"] is None:
         return "no test (one group or one outcome)"
     text = f"χ² p {p_text(test['p'])}, Holm {p_text(test['p_holm'])}"
@@ -244,12 +248,13 @@ def p_text(p: float) -> str:
     return f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
 
 
-def stability_plot(stability: dict, title: str = "") -> plt.Figure:
+def stability_plot(published: Published, title: str = "") -> plt.Figure:
     """Bootstrap share of resamples in which each item ranks first and in the top k.
 
-    `stability` is stability.ranking_stability(); items keep its (published) order, so the
-    figure reads beside Figure 1B.
+    `published` is the published stability.ranking_stability(); items keep its (published)
+    order, so the figure reads beside Figure 1B; a withheld item gets no bars.
     """
+    stability = published.value
     items = stability["items"]
     labels = [item["label"] for item in items]
     fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * len(items) + 1.0))

@@ -29,6 +29,7 @@ COUNTS = "counts"      # {name: count of people}
 RANKING = "ranking"    # [{code, label, borda, n_first, n_ranked, position_p, mean_position}]
 BOUND = "bound"        # patients treated: a sum of band ends over users (None: open-ended)
 SUBGROUPS = "subgroups"  # measures by group, with tests (subgroups.subgroup_results)
+TALLY = "tally"        # the tally a number rests on: {groups, rows: [{key, label, n: {group: count}}]}
 TABLE = "table"        # a structure of its own (resamples, checklist, listing, claims, files)
 
 # What a claim's check needs the result to be (study.yml `check:`).
@@ -131,6 +132,9 @@ MEASURES = (
     Measure("item_nonresponse", "Unanswered among respondents shown the question", SHARES,
             "item_nonresponse"),
     Measure("cherries", "CHERRIES checklist", TABLE, "cherries"),
+    # The tallies behind the headline numbers, as the notebooks show them
+    Measure("tallies", "Tallies behind the headline numbers", TALLY, "",
+            parts=("records", "usa", "europe", "jaki_used", "improvement", "side_effects")),
     # Provenance, and the check of the published claims
     Measure("inputs", "SHA-256 of the input files", TABLE, "input_files"),
     Measure("data_quality", "Data-quality problems that did not stop the analysis", TABLE,

@@ -26,6 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 RESULTS_MIME = "application/vnd.jakisurvey.results+json"   # what a cell recorded, by key
 METADATA_KEY = "jakisurvey"                                  # output metadata: {"results": keys}
 COLLECTED = "collected"   # the parameter through which a notebook reads the collected results
+DISCLOSURE = "disclosure"   # the parameter naming the run's disclosure plan
 _OPTION_LINE = re.compile(r"^#\|\s?(.*)$")
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import outdir
 from .cache import Cache, digest, software
-from .notebook import COLLECTED, NOTEBOOKS, section_notebooks
+from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
 from .execute import Job, NotebookError, Pool, execute_all, missing, plan, warm_up
 from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
 
@@ -32,6 +32,7 @@ QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders th
 QUARTO_WRITES = ["report.html", "report.pdf", "report_files/*", "*.quarto_ipynb"]
 PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
 COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
+DISCLOSURE_FILE = "disclosure.json"   # the disclosure plan: every hidden cell and why
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
@@ -117,14 +118,16 @@ def parameters(files: dict[str, Path], folder: Path) -> dict[str, str]:
         path = Path(files[role]).resolve()
         shown[role] = os.path.relpath(path, base) if near in path.parents else path.name
     return {**shown, "output": os.path.relpath(folder, base),
-            COLLECTED: os.path.relpath(folder / COLLECTED_FILE, base)}
+            COLLECTED: os.path.relpath(folder / COLLECTED_FILE, base),
+            DISCLOSURE: os.path.relpath(folder / DISCLOSURE_FILE, base)}
 
 
 def absolute(files: dict[str, Path], staging: Path) -> dict[str, str]:
     """The parameters this run executes with (absolute paths; never shown in the outputs)."""
     return {**{role: str(Path(files[role]).resolve()) for role in ("records", "dictionary",
                                                                     "study")},
-            "output": str(staging), COLLECTED: str(staging / COLLECTED_FILE)}
+            "output": str(staging), COLLECTED: str(staging / COLLECTED_FILE),
+            DISCLOSURE: str(staging / DISCLOSURE_FILE)}
 
 
 class Run:
@@ -149,6 +152,8 @@ class Run:
                           software(), options.render)
         self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
         self.checked: Checked | None = None
+        self.pool: Pool | None = None
+        self.plan: dict[str, str] = {}
         self.previous = None
 
     def up_to_date(self) -> bool:
@@ -172,12 +177,10 @@ class Run:
     def write_results(self, exact: dict, staging: Path) -> list[dict]:
         """results.json (shared), private/ (exact values, listing), changes.json and run.json."""
         from . import changes
-        from .privacy import public_results
+        from .privacy import Gate
         from .provenance import run_info
 
-        public = {**public_results({k: v for k, v in exact.items() if k != "claims"},
-                                   self.checked.study.min_cell), "claims": exact.get("claims")}
-        public = {key: public[key] for key in exact}
+        public = Gate(self.checked.study.min_cell, self.plan).publish_all(exact)
         self.previous = changes.previous_results(self.out)
         change = changes.changes(self.previous, public)
         write_json(public, staging / "results.json")
@@ -193,45 +196,80 @@ class Run:
         return [replace(job, target=staging / "notebooks" / job.name) for job in jobs]
 
     def execute(self, staging: Path, numbers: dict[str, dict]) -> dict:
-        """The notebooks, from the cache or executed, into staging/notebooks, each followed by
-        its view as soon as it is there; the results they recorded, collected.
+        """The notebooks, from the cache or executed, into staging/notebooks, with their views;
+        the exact results they recorded, collected.
 
-        The section notebooks come first; the notebooks that read the collected results (a
-        `collected` parameter: the summary's claim check) run after them, keyed by what they
-        read.
+        With `min_cell` above 1 the disclosure plan is made from the collected results; when it
+        hides more than the small counts, the notebooks run again under it (keyed by it), so
+        that everything they show passes the same gate.
         """
+        from .disclosure import as_file, plan as disclosure_plan
+        from .privacy import SMALL
+
+        min_cell = self.checked.study.min_cell
+        self.pool = None
+        try:
+            exact = self.notebooks(staging, numbers, {}, views=min_cell <= 1)
+            self.plan = disclosure_plan(exact, self.checked.codebook, self.regions(exact),
+                                        min_cell, self.checked.study.claims)
+            write_json(as_file(self.plan, min_cell), staging / DISCLOSURE_FILE)
+            if any(why != SMALL for why in self.plan.values()):
+                exact = self.notebooks(staging, numbers, self.plan, views=True)
+            elif min_cell > 1:
+                for job in self.jobs:
+                    self.view(staging / "notebooks" / job.name, numbers)
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+            shutil.rmtree(staging / ".runtime", ignore_errors=True)
+        return exact
+
+    def regions(self, exact: dict) -> dict[str, str]:
+        """The region of each country code in the results (for the disclosure plan)."""
+        return {code: self.checked.resolver.region(code) if code != "Unknown" else "Unknown"
+                for code in exact.get("country_counts", {})}
+
+    def notebooks(self, staging: Path, numbers: dict[str, dict], plan: dict[str, str],
+                  views: bool) -> dict:
+        """One pass over the notebooks under a disclosure plan: the section notebooks first,
+        then those that read the collected results (a `collected` parameter), keyed by what
+        they read; the exact results collected from all of them."""
+        from .privacy import SMALL
         from .results import collect
 
-        sections = self.targets(staging, [j for j in self.jobs if not j.dependent])
+        plan_key = [digest(plan)] if any(why != SMALL for why in plan.values()) else []
+        sections = [j.keyed(*plan_key) if plan_key else j for j in
+                    self.targets(staging, [j for j in self.jobs if not j.dependent])]
         later = self.targets(staging, [j for j in self.jobs if j.dependent])
         recorded: dict[str, list[dict]] = {}
         todo = missing(sections, self.cache)
-        pool = self.start_kernels(staging, len(todo) + (len(later) if todo else 0))
-        try:
-            def done(job: Job) -> None:
-                recorded[job.source.stem] = self.published_notebook(job.target)
+        self.kernels(staging, len(todo) + (len(later) if todo else 0))
+
+        def done(job: Job) -> None:
+            recorded[job.source.stem] = self.published_notebook(job.target)
+            if views:
                 self.view(job.target, numbers)
 
-            failed = outdir.cache_dir(self.out) / "failed"
-            run = absolute(self.checked.files, staging)
-            execute_all(sections, todo, self.cache, run, self.shown, pool, failed, self.say, done)
-            values, _ = collect({job.source.stem: recorded[job.source.stem] for job in sections})
-            write_json(values, staging / COLLECTED_FILE)
-            later = [job.keyed(digest(values)) for job in later]
-            todo_later = missing(later, self.cache)
-            if todo_later and pool is None:
-                pool = self.start_kernels(staging, len(todo_later))
-            execute_all(later, todo_later, self.cache, run, self.shown, pool, failed, self.say,
-                        done)
-        finally:
-            if pool is not None:
-                pool.close()
-            shutil.rmtree(staging / ".runtime", ignore_errors=True)
+        failed = outdir.cache_dir(self.out) / "failed"
+        run = absolute(self.checked.files, staging)
+        execute_all(sections, todo, self.cache, run, self.shown, self.pool, failed, self.say, done)
+        values, _ = collect({job.source.stem: recorded[job.source.stem] for job in sections})
+        write_json(values, staging / COLLECTED_FILE)
+        later = [job.keyed(digest(values), *plan_key) for job in later]
+        todo_later = missing(later, self.cache)
+        self.kernels(staging, len(todo_later))
+        execute_all(later, todo_later, self.cache, run, self.shown, self.pool, failed, self.say,
+                    done)
         executed = len(todo) + len(todo_later)
         if executed:
             self.say(f"notebooks: {executed} executed, {len(self.jobs) - executed} from the "
-                     "cache")
+                     "cache" + (" (under the disclosure plan)" if plan_key else ""))
         return collect({job.source.stem: recorded[job.source.stem] for job in self.jobs})[0]
+
+    def kernels(self, staging: Path, wanted: int) -> None:
+        """Start the kernels when notebooks are to be executed and none are running yet."""
+        if wanted and self.pool is None:
+            self.pool = self.start_kernels(staging, wanted)
 
     def start_kernels(self, staging: Path, wanted: int) -> Pool | None:
         """Kernels for `wanted` notebooks (none for none), given the checked inputs."""

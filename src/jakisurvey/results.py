@@ -17,6 +17,7 @@ from typing import Any
 from . import measures as m
 from .errors import SurveyError
 from .notebook import METADATA_KEY, RESULTS_MIME, recorded
+from .privacy import Gate, Published
 
 MAX_FIELDS_LISTED = 10  # a data-quality problem over more fields is one row naming the first few
 
@@ -70,6 +71,10 @@ def fits(kind: str, value: Any) -> bool:
         return isinstance(value, dict) and all(is_count(v) for v in value.values())
     if kind == m.RANKING:
         return isinstance(value, list) and all(isinstance(v, dict) and "code" in v for v in value)
+    if kind == m.TALLY:
+        return isinstance(value, dict) and all(
+            isinstance(row.get("n"), dict) and all(is_count(v) for v in row["n"].values())
+            for row in value.get("rows", []))
     return isinstance(value, (dict, list))
 
 
@@ -90,18 +95,32 @@ def values_of(key: str, value: Any) -> dict[str, Any]:
     return values
 
 
-def record(key: str, value: Any) -> None:
-    """Record what this cell computed under its results.json key (and the keys derived from it).
+class Recorder:
+    """Records what a notebook's cells compute, and returns what may be shown of it."""
 
-    The values travel in the cell's outputs, where the pipeline collects them; the cell shows
-    which keys it recorded.
-    """
-    from IPython.display import display
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
 
-    values = values_of(key, value)
-    names = ", ".join(f"`{k}`" for k in values)
-    display({RESULTS_MIME: values, "text/markdown": f"*Recorded in results.json: {names}.*"},
-            raw=True, metadata={METADATA_KEY: {"results": list(values)}})
+    def __call__(self, key: str, value: Any) -> Published:
+        """Record a value under its results.json key (and the keys derived from it); return
+        the published view of it, the only thing the displays show.
+
+        The values travel in the cell's outputs, where the pipeline collects them; the cell
+        shows which keys it recorded.
+        """
+        from IPython.display import display
+
+        values = values_of(key, value)
+        names = ", ".join(f"`{k}`" for k in values)
+        display({RESULTS_MIME: values, "text/markdown": f"*Recorded in results.json: {names}.*"},
+                raw=True, metadata={METADATA_KEY: {"results": list(values)}})
+        return Published(key, self.gate.publish(key, values[key]), self.gate.min_cell)
+
+
+def recorder(min_cell: int, disclosure: str | Path | None) -> Recorder:
+    """The recorder of a notebook: what it shows passes the gate of the study's min_cell and of
+    the run's disclosure plan (the `disclosure` file; none yet: small counts only)."""
+    return Recorder(Gate.from_file(min_cell, disclosure))
 
 
 def collect(notebooks: dict[str, list[dict]]) -> tuple[dict[str, Any], dict[str, str]]:

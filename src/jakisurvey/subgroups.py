@@ -111,11 +111,16 @@ def grouping_results(survey: Survey, groups: pd.Series, seed: int) -> dict:
             "measures": measures, "tests": tests}
 
 
-def subgroup_results(survey: Survey, seed: int) -> dict:
-    """results.json 'subgroups': region and society groupings, Holm-adjusted across both."""
+def subgroup_results(survey: Survey, seed: int, withheld: set[str] = frozenset()) -> dict:
+    """results.json 'subgroups': region and society groupings, Holm-adjusted across both.
+
+    `withheld`: tests the report does not publish ('subgroups.<grouping>.tests.<measure>': a
+    hidden count could be worked out from them); Holm's family is the tests published.
+    """
     results = {"region": grouping_results(survey, region_group(survey), seed),
                "society": grouping_results(survey, society_group(survey), seed)}
-    family = [t for grouping in results.values() for t in grouping["tests"] if t["p"] is not None]
+    family = [t for grouping, found in results.items() for t in found["tests"]
+              if t["p"] is not None and f"subgroups.{grouping}.tests.{t['measure']}" not in withheld]
     for test, adjusted in zip(family, holm([t["p"] for t in family])):
         test["p_holm"] = adjusted
     return json_ready(results)

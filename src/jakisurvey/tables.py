@@ -1,19 +1,27 @@
-"""What the notebooks display: Markdown tables and sentences, input text escaped, small cells hidden.
+"""What the notebooks display: Markdown tables and sentences, input text escaped, counts gated.
 
 Every text that comes from an input file (labels, names, claim texts) is plain text: it is
 escaped before it becomes Markdown, so it can never turn into HTML, a link, mathematics or a
 cross-reference. Markdown the code writes itself is wrapped in `Markup` and left as it is.
+
+Every count of people shown comes through the gate (privacy.py): the display functions take
+the `Published` views that `results.record` returns, and a bare number reaching a table or a
+sentence is refused (deny by default) unless it is declared not to count people (`safe`, or a
+table's `safe` columns: codes, positions, points, band ends).
 """
 
 from __future__ import annotations
 
+import numbers
 import re
 
 import pandas as pd
 from IPython.display import Markdown, display
 
 from .markdown import escape
-from .stats import LEVEL, Proportion
+from .privacy import Published, share_text
+from .rounding import percent_of
+from .stats import LEVEL
 from .subgroups import MEASURE_TITLES, MIN_EXPECTED
 
 _LINK_TARGET = re.compile(r"^(?:[A-Za-z0-9_.-]+\.html)?#[A-Za-z0-9_-]+$")
@@ -23,12 +31,31 @@ class Markup(str):
     """Markdown written by this package's code (not from an input): shown as it is."""
 
 
+class Safe(str):
+    """A number that does not count people (a code, a position, a setting), as text."""
+
+
+class Ungated(TypeError):
+    """A number would reach the report without passing the gate."""
+
+
+def safe(value: object) -> Safe:
+    """Declare a number one that does not count people, so that it may be shown as it is."""
+    return Safe(value)
+
+
 def md(value: object) -> str:
-    """A value as Markdown: Markup unchanged, missing values empty, anything else escaped."""
+    """A value as Markdown: Markup unchanged, missing values empty, published views as the gate
+    let them, texts escaped; a bare number is refused (it might count people)."""
     if isinstance(value, Markup):
         return value
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return ""
+    if isinstance(value, Published):
+        return escape(str(value))
+    if isinstance(value, numbers.Number) or hasattr(value, "as_dict"):
+        raise Ungated(f"the number {value!r} would be shown without passing the gate: show what "
+                      "results.record returned, or t.safe(...) for a number that counts no one")
     return escape(value)
 
 
@@ -39,14 +66,25 @@ def link(text: object, target: str) -> Markup:
     return Markup(f"[{md(text)}]({target})")
 
 
-def markdown_table(frame: pd.DataFrame) -> Markup:
-    """A pipe table of a frame: headers and cells as text (Markup cells as written)."""
-    def row(values) -> str:
-        return "| " + " | ".join(md(v) for v in values) + " |"
-    rule = "|" + "|".join("--:" if pd.api.types.is_numeric_dtype(frame[c]) else "---"
-                          for c in frame.columns) + "|"
-    return Markup("\n".join([row(frame.columns), rule,
-                             *(row(values) for values in frame.itertuples(index=False))]))
+def markdown_table(frame: pd.DataFrame, safe: tuple[str, ...] = ()) -> Markup:
+    """A pipe table of a frame: headers and cells as text (Markup cells as written); numbers
+    only in the `safe` columns (they count no one) or as published views."""
+    def cell(value: object, column: str) -> str:
+        if column in safe and isinstance(value, numbers.Number):
+            return md(Safe(value))
+        return md(value)
+
+    def numeric(column: str) -> bool:
+        values = [v.value if isinstance(v, Published) else v for v in frame[column]]
+        return bool(values) and all(isinstance(v, numbers.Number) or v in {"x", None} or
+                                    (isinstance(v, str) and v.startswith("<")) for v in values) \
+            and any(isinstance(v, numbers.Number) for v in values)
+
+    rule = "|" + "|".join("--:" if numeric(c) else "---" for c in frame.columns) + "|"
+    header = "| " + " | ".join(md(str(c)) for c in frame.columns) + " |"
+    rows = ["| " + " | ".join(cell(v, c) for v, c in zip(values, frame.columns)) + " |"
+            for values in frame.itertuples(index=False)]
+    return Markup("\n".join([header, rule, *rows]))
 
 
 def show(*parts: object) -> None:
@@ -64,24 +102,26 @@ def bold(text: object) -> Markup:
     return Markup(f"**{md(text)}**")
 
 
-def count(n: int, min_cell: int) -> str:
-    """A count, or '<min_cell' when it is too small to publish (zero is shown)."""
-    return f"<{min_cell}" if 0 < n < min_cell else str(n)
+def share(p: Published) -> str:
+    """A published share's text with n/N: '77% (114/148)', '<5 (of 148)', 'x (of x)'."""
+    return share_text(p.value)
 
 
-def share(p: Proportion, min_cell: int) -> str:
-    """A proportion's text with n/N, suppressed when n is below min_cell."""
-    return f"<{min_cell} (of {p.N})" if 0 < p.n < min_cell else str(p)
+def interval(p: Published) -> str:
+    """The 95% Wilson interval of a published share ('' when it is hidden or N is 0)."""
+    low, high = p.value.get("ci_low"), p.value.get("ci_high")
+    if low is None or high is None:
+        return ""
+    return f"{LEVEL} CI {percent_of(low)}–{percent_of(high)}%"
 
 
-def share_with_interval(p: Proportion, min_cell: int) -> str:
-    """A proportion's text with its 95% interval (none when suppressed or N is 0)."""
-    if 0 < p.n < min_cell or not p.N:
-        return share(p, min_cell)
-    return f"{p} [{p.interval_text()}]"
+def share_with_interval(p: Published) -> str:
+    """A published share's text with its 95% interval (none when hidden or N is 0)."""
+    return f"{share(p)} [{interval(p)}]" if interval(p) else share(p)
 
 
-STATUS = {"match": "✓ yes", "no match": "✗ no", "not reproducible": "– not reproducible"}
+STATUS = {"match": "✓ yes", "no match": "✗ no", "not reproducible": "– not reproducible",
+          "withheld": "– not shown (small count)"}
 
 
 def synthetic_banner(survey) -> Markdown:
@@ -111,70 +151,97 @@ def claims_table(claims: list[dict], where) -> Markup:
     return Markup(summary + "\n\n" + markdown_table(rows))
 
 
-def precision_table(shares: dict[str, dict], min_cell: int) -> Markup:
+def precision_table(shares: dict[str, Published]) -> Markup:
     """Each headline percentage with n/N and its 95% Wilson interval."""
-    props = {name: Proportion(v["n"], v["N"]) for name, v in shares.items()}
     return markdown_table(pd.DataFrame({
-        "Headline percentage": list(props),
-        "% (n/N)": [share(p, min_cell) for p in props.values()],
-        f"{LEVEL} Wilson interval": [interval(p, min_cell) for p in props.values()]}))
+        "Headline percentage": list(shares),
+        "% (n/N)": [share(p) for p in shares.values()],
+        f"{LEVEL} Wilson interval": [interval(p) for p in shares.values()]}))
 
 
-def share_table(table: pd.DataFrame, heading: str, min_cell: int) -> Markup:
-    """Label, % (n/N) and the 95% interval per row, small counts suppressed."""
-    shares = [Proportion(int(n), int(N)) for n, N in zip(table["n"], table["N"])]
+def share_table(table: Published, heading: str) -> Markup:
+    """Label, % (n/N) and the 95% interval per answer of a published {label: share}."""
     return markdown_table(pd.DataFrame({
-        heading: table["label"],
-        "Respondents, % (n/N)": [share(p, min_cell) for p in shares],
-        f"{LEVEL} CI": ["" if 0 < p.n < min_cell else p.interval_text() for p in shares]}))
+        heading: list(table.value),
+        "Respondents, % (n/N)": [share(p) for _, p in table.items()],
+        f"{LEVEL} CI": [interval(p) for _, p in table.items()]}))
 
 
-def ranking_table(table: pd.DataFrame, min_cell: int) -> Markup:
-    """A ranking in order: Borda score, first places, times ranked, mean position."""
-    few = table["n_ranked"].map(lambda n: 0 < n < min_cell)
+def ranking_table(ranking: Published) -> Markup:
+    """A published ranking in order: Borda score, first places, times ranked, mean position."""
+    items = ranking.value
     return markdown_table(pd.DataFrame({
-        "Rank": range(1, len(table) + 1), "Code": table["code"], "Item": table["label"],
-        "Borda score": [f"<{min_cell} ranked" if f else b for b, f in zip(table["borda"], few)],
-        "Ranked first": [count(int(n), min_cell) for n in table["n_first"]],
-        "Ranked at all": [count(int(n), min_cell) for n in table["n_ranked"]],
-        "Mean position": ["" if f or m != m or m is None else f"{m:.2f}"
-                          for m, f in zip(table["mean_position"], few)]}))
+        "Rank": range(1, len(items) + 1), "Code": [i["code"] for i in items],
+        "Item": [i["label"] for i in items],
+        "Borda score": [withheld(i["borda"]) for i in items],
+        "Ranked first": [Published("", i["n_first"]) for i in items],
+        "Ranked at all": [Published("", i["n_ranked"]) for i in items],
+        "Mean position": ["" if i["mean_position"] is None else f"{i['mean_position']:.2f}"
+                          for i in items]}), safe=("Rank", "Code"))
 
 
-def interval(p: Proportion, min_cell: int) -> str:
-    """The 95% Wilson interval of a share ('' when its count is suppressed)."""
-    return "" if 0 < p.n < min_cell else p.interval_text()
+def withheld(value: object) -> object:
+    """A score or bound as shown: itself, or 'withheld' when the gate withheld it."""
+    return "withheld" if value is None else Published("", value)
 
 
-def country_table(counts: pd.Series, resolver, min_cell: int) -> Markup:
-    """Respondents per country, with names from the regions file."""
+def country_table(counts: Published, resolver) -> Markup:
+    """Respondents per country (published), with names from the regions file."""
     from .countries import UNKNOWN
 
-    names = [resolver.name(code) if code != UNKNOWN else "Not recognised" for code in counts.index]
-    return markdown_table(pd.DataFrame({"Country": names, "ISO3": counts.index,
-                                        "Respondents": [count(int(n), min_cell) for n in counts]}))
+    codes = list(counts.value)
+    names = [resolver.name(code) if code != UNKNOWN else "Not recognised" for code in codes]
+    return markdown_table(pd.DataFrame({"Country": names, "ISO3": codes,
+                                        "Respondents": [p for _, p in counts.items()]}))
 
 
-def band_table(bands: pd.DataFrame, min_cell: int) -> Markup:
-    """Users per band of patients treated, with the band's ends."""
+def region_table(counts: Published, total: Published) -> Markup:
+    """Respondents per region as a share of those who gave a country (both published)."""
     return markdown_table(pd.DataFrame({
-        "Patients treated": bands["band"], "Users": [count(int(n), min_cell) for n in bands["users"]],
-        "Band lower end": bands["lower"],
-        "Band upper end": ["open" if pd.isna(u) else int(u) for u in bands["upper"]]}))
+        "Region": list(counts.value),
+        "Respondents, % (n/N)": [share_text({"n": p.value, "N": total.value})
+                                 for _, p in counts.items()]}))
 
 
-def fraction(value: float | None) -> str:
-    """A share of resamples as a percentage with one decimal."""
-    return "-" if value is None else f"{100 * value:.1f}%"
+def band_table(bands: Published, codebook, field: str) -> Markup:
+    """Users per band of patients treated (published), with the band's ends."""
+    lower, upper = codebook.band_bounds(field)
+    labels = codebook.labels(field)
+    return markdown_table(pd.DataFrame({
+        "Patients treated": list(labels.values()),
+        "Users": [bands[label] for label in labels.values()],
+        "Band lower end": [lower[code] for code in labels],
+        "Band upper end": ["open" if upper[code] is None else upper[code] for code in labels]}),
+        safe=("Band lower end", "Band upper end"))
 
 
-def stability_table(stability: dict, top: int) -> Markup:
+def tally_table(tally: Published, code_column: bool = True) -> Markup:
+    """A published tally: each row (an answer code, with whether it counts) and its counts."""
+    rows = tally.value["rows"]
+    groups = tally.value["groups"]
+    frame = {"Code": [r["key"] if r["key"].lstrip("-").isdigit() else "" for r in rows],
+             "Answer": [r["label"] for r in rows], "In n": [r["counted"] for r in rows],
+             **{g: [Published("", r["n"][g]) for r in rows] for g in groups}}
+    if not code_column:
+        frame = {k: v for k, v in frame.items() if k not in {"Code", "In n"}}
+    return markdown_table(pd.DataFrame(frame))
+
+
+def fraction(item: dict, key: str) -> str:
+    """A share of resamples as a percentage with one decimal ('withheld' by the gate)."""
+    if item.get("withheld"):
+        return "withheld"
+    return "-" if item[key] is None else f"{100 * item[key]:.1f}%"
+
+
+def stability_table(stability: Published, top: int) -> Markup:
     """Per item: how often it ranks first and among the top places in the resamples."""
-    rows = pd.DataFrame({"Item": [i["label"] for i in stability["items"]],
-                         "Ranked first": [fraction(i["p_first"]) for i in stability["items"]],
-                         f"Among the top {top}": [fraction(i["p_top"]) for i in stability["items"]]})
-    return Markup(f"Shares of {stability['resamples']:,} bootstrap resamples of the respondents "
-                  f"(seed {stability['seed']}).\n\n" + markdown_table(rows))
+    found = stability.value
+    rows = pd.DataFrame({"Item": [i["label"] for i in found["items"]],
+                         "Ranked first": [fraction(i, "p_first") for i in found["items"]],
+                         f"Among the top {top}": [fraction(i, "p_top") for i in found["items"]]})
+    return Markup(f"Shares of {found['resamples']:,} bootstrap resamples of the respondents "
+                  f"(seed {found['seed']}).\n\n" + markdown_table(rows))
 
 
 def scorings_table(scorings: dict, labels: dict[int, str]) -> Markup:
@@ -200,54 +267,55 @@ def p_value(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def subgroup_tables(subgroups: dict, grouping: str, min_cell: int) -> Markup:
-    """Each measure by group (% (n/N) and interval), then the tests."""
+def subgroup_tables(subgroups: Published, grouping: str) -> Markup:
+    """Each measure by group (% (n/N) and interval), then the tests (withheld where a hidden
+    count could be worked out from them)."""
     found = subgroups[grouping]
-    groups = found["groups"]
-    rows = []
-    for measure, by_group in found["measures"].items():
-        shares = {g: Proportion(by_group[g]["n"], by_group[g]["N"]) for g in groups}
-        rows.append({"Measure": MEASURE_TITLES.get(measure, measure),
-                     **{g: f"{share(p, min_cell)} {interval(p, min_cell)}".strip()
-                        for g, p in shares.items()}})
-    tests = pd.DataFrame([{
+    groups = found.value["groups"]
+    rows = [{"Measure": MEASURE_TITLES.get(measure, measure),
+             **{g: f"{share(by_group[g])} {interval(by_group[g])}".strip() for g in groups}}
+            for measure, by_group in found["measures"].items()]
+    tests = found.value["tests"]
+    table = pd.DataFrame([{
         "Measure": MEASURE_TITLES.get(t["measure"], t["measure"]),
-        "Chi-square (dof)": "-" if t["statistic"] is None else f"{t['statistic']:.2f} ({t['dof']})",
+        "Chi-square (dof)": test_statistic(t),
         "p": p_value(t["p"]), "p (Holm)": p_value(t["p_holm"]),
         "Smallest expected count": "-" if t["min_expected"] is None else f"{t['min_expected']:.1f}",
-        "Monte Carlo exact p": p_value(t.get("p_fisher_mc"))} for t in found["tests"]])
-    doubtful = [MEASURE_TITLES.get(t["measure"], t["measure"]) for t in found["tests"]
-                if t["min_expected"] is not None and t["min_expected"] < 5]
+        "Monte Carlo exact p": p_value(t.get("p_fisher_mc"))} for t in tests])
+    doubtful = [MEASURE_TITLES.get(t["measure"], t["measure"]) for t in tests
+                if t["min_expected"] is not None and t["min_expected"] < MIN_EXPECTED]
     note = ("" if not doubtful else "\n\nThe chi-square approximation is doubtful for "
             + "; ".join(doubtful) + f" (an expected count below {MIN_EXPECTED}): read the Monte "
             "Carlo exact p.")
-    left_out = found.get("n_not_grouped")
-    out = "" if left_out is None else f" Left out (no group): {count(left_out, min_cell)}."
-    return Markup(f"**By {grouping}.**{out}\n\n" + markdown_table(pd.DataFrame(rows)) + "\n\n"
-                  + markdown_table(tests) + note)
+    if any(t.get("withheld") for t in tests):
+        note += ("\n\nA test is withheld where a hidden count could be worked out from its "
+                 "statistic or p-value; Holm's adjustment is then over the tests shown.")
+    left_out = found["n_not_grouped"]
+    return Markup(f"**By {grouping}.** Left out (no group): {md(left_out)}.\n\n"
+                  + markdown_table(pd.DataFrame(rows)) + "\n\n" + markdown_table(table) + note)
 
 
-def cherries_table(checklist: list[dict], min_cell: int) -> Markup:
-    """The CHERRIES items: section, item, what was found, and where it comes from."""
-    def value(item: dict) -> str:
-        v = item["value"]
-        if item["source"] == "records" and isinstance(v, int) and not isinstance(v, bool):
-            return count(v, min_cell)
-        if item["source"] == "records" and isinstance(v, dict) and {"n", "N"} <= set(v):
-            return share(Proportion(v["n"], v["N"]), min_cell)
-        return item["text"]
-    return markdown_table(pd.DataFrame({"Section": [i["section"] for i in checklist],
-                                        "Item": [i["item"] for i in checklist],
-                                        "Reported": [value(i) for i in checklist],
-                                        "Source": [i["source"] for i in checklist]}))
+def test_statistic(test: dict) -> str:
+    """Chi-square and degrees of freedom, '-' for no test, 'withheld' when the gate held it."""
+    if test.get("withheld"):
+        return "withheld"
+    return "-" if test["statistic"] is None else f"{test['statistic']:.2f} ({test['dof']})"
 
 
-def nonresponse_table(table: pd.DataFrame, min_cell: int) -> Markup:
-    """Item non-response per question: unanswered among respondents shown it."""
+def cherries_table(checklist: Published) -> Markup:
+    """The CHERRIES items: section, item, what was found (published), and where it comes from."""
+    items = checklist.value
+    return markdown_table(pd.DataFrame({"Section": [i["section"] for i in items],
+                                        "Item": [i["item"] for i in items],
+                                        "Reported": [i["text"] for i in items],
+                                        "Source": [i["source"] for i in items]}))
+
+
+def nonresponse_table(shares: Published, labels: dict[str, str]) -> Markup:
+    """Item non-response per question (published): unanswered among respondents shown it."""
     return markdown_table(pd.DataFrame({
-        "Question": table["label"],
-        "Unanswered, % (n/N shown)": [share(Proportion(int(n), int(N)), min_cell)
-                                      for n, N in zip(table["n"], table["N"])]}))
+        "Question": [labels.get(q, q) for q in shares.value],
+        "Unanswered, % (n/N shown)": [share(p) for _, p in shares.items()]}))
 
 
 def definitions_table(codebook) -> Markup:
@@ -272,7 +340,8 @@ def band_ends(codebook) -> Markup:
     return markdown_table(pd.DataFrame({"Band": list(labels.values()),
                                         "Lower end": [lower[c] for c in labels],
                                         "Upper end": ["open" if upper[c] is None else upper[c]
-                                                      for c in labels]}))
+                                                      for c in labels]}),
+                          safe=("Lower end", "Upper end"))
 
 
 def rankings_rule(codebook) -> Markup:
@@ -286,13 +355,24 @@ def rankings_rule(codebook) -> Markup:
                     "; ".join(parts), ".")
 
 
-def privacy_rule(min_cell: int) -> Markup:
-    """The small-cell rule in force for this report."""
-    if min_cell <= 1:
+def privacy_rule(gate) -> Markup:
+    """The disclosure rules in force for this report: small counts, and the run's plan."""
+    if gate.min_cell <= 1:
         return Markup("**Small counts.** Every count is shown (the study's `min_cell` is 1).")
-    return Markup(f"**Small counts.** Counts of people from 1 to {min_cell - 1} are shown as "
-                  f"\"<{min_cell}\", here and in `results.json` (the study's `min_cell`); the "
-                  "exact values are only in the report folder's `private/`.")
+    from .privacy import SUPPRESSED, WITHHELD
+
+    suppressed = sum(why == SUPPRESSED for why in gate.plan.values())
+    withheld = sum(why == WITHHELD for why in gate.plan.values())
+    return Markup(
+        f"**Small counts.** Counts of people from 1 to {gate.min_cell - 1} are shown as "
+        f"\"<{gate.min_cell}\", here and in `results.json` (the study's `min_cell`), with every "
+        "share, interval and score built from them. So that no such count can be worked out by "
+        "subtraction from a total or from the other cells of its table, or across tables that "
+        f"share a total, {suppressed} further count(s) are hidden and shown as \"x\" "
+        "(complementary suppression, the next smallest cells), and "
+        f"{withheld} score(s), bound(s) or test(s) from which a hidden count could be recovered "
+        "are withheld; `disclosure.json` beside `results.json` lists each hidden cell and why. "
+        "The exact values are only in the report folder's `private/`.")
 
 
 def inputs_table(files: dict[str, dict]) -> Markup:
@@ -314,13 +394,13 @@ def versions_table(versions: dict[str, str]) -> Markup:
                                         "Version": list(versions.values())}))
 
 
-def data_quality_table(entries: list[dict], min_cell: int) -> Markup:
-    """Problems that did not stop the analysis, counted by field and problem."""
-    if not entries:
+def data_quality_table(entries: Published) -> Markup:
+    """Problems that did not stop the analysis, counted by field and problem (published)."""
+    if not entries.value:
         return Markup("No data-quality problems were found.")
-    rows = pd.DataFrame({"Field": [e["field"] or "(record)" for e in entries],
-                         "Problem": [e["problem"] for e in entries],
-                         "Records": [count(e["n"], min_cell) for e in entries]})
+    rows = pd.DataFrame({"Field": [e["field"] or "(record)" for e in entries.value],
+                         "Problem": [e["problem"] for e in entries.value],
+                         "Records": [Published("", e["n"]) for e in entries.value]})
     return Markup(markdown_table(rows) + "\n\nThe row-by-row listing is written to "
                   "`private/data_quality.csv` in the report folder for the researchers; it is "
                   "not part of this report.")
