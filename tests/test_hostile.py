@@ -1,6 +1,7 @@
 """Another export with hostile text in every input file, small cells suppressed, and an update.
 
-One export (120 synthetic respondents) with its own study file (min_cell 3), a data dictionary,
+One export (60 synthetic respondents: groups of 1 to 3 people everywhere) with its own study
+file (min_cell 5), a data dictionary,
 study file and country files whose texts are markup, links, scripts, formulas and mathematics,
 and comments carrying a planted marker. It is rendered, then re-rendered after one answer is
 corrected and one record added, to check changes.json.
@@ -20,6 +21,7 @@ from conftest import DATA, DICTIONARY, STUDY, jakisurvey
 from test_report import assert_absent, pdf_text, private_strings, text_of
 
 MARKER = "PLANTED-MARKER-7f3a"
+MIN_CELL = 5
 HOSTILE = {
     "jaki_consider": (5, "<img src=x onerror=alert(1)>"),
     "concomitant": (10, "[click](javascript:alert(2))"),
@@ -67,7 +69,7 @@ def hostile(tmp_path_factory) -> dict:
     """Hostile inputs, rendered once with pandoc into out/."""
     folder = tmp_path_factory.mktemp("hostile")
     records = folder / "other.csv"
-    assert jakisurvey("synth", "--n", "120", "--seed", "7", "--out", str(records)).returncode == 0
+    assert jakisurvey("synth", "--n", "60", "--seed", "7", "--out", str(records)).returncode == 0
     with records.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     for i, row in enumerate(rows):
@@ -83,7 +85,7 @@ def hostile(tmp_path_factory) -> dict:
     (folder / "country_aliases.csv").write_text(
         (DATA / "country_aliases.csv").read_text(encoding="utf-8"), encoding="utf-8")
     study = yaml.safe_load(STUDY.read_text())
-    study.update(n_invited=400, min_cell=3, **STUDY_TEXTS)
+    study.update(n_invited=400, min_cell=MIN_CELL, **STUDY_TEXTS)
     study["claims"][0]["claim"] = CLAIM_TEXT
     study["claims"].append({"id": "usa_users", "claim": "JAKi users in the USA", "published": 60,
                             "check": "percent", "result": "subgroups.region.measures.jaki_used.USA"})
@@ -135,14 +137,14 @@ def test_small_counts_are_suppressed_everywhere_outside_private(hostile):
     out = hostile["out"]
     public = json.loads((out / "results.json").read_text())
     exact = json.loads((out / "private" / "results.json").read_text())
-    small = {k: v for k, v in exact["country_counts"].items() if 0 < v < 3}
-    assert small and all(public["country_counts"][k] == "<3" for k in small)
-    assert [c["status"] for c in public["claims"]] == [c["status"] for c in exact["claims"]]
+    small = {k: v for k, v in exact["country_counts"].items() if 0 < v < MIN_CELL}
+    assert small and all(public["country_counts"][k] == "<5" for k in small)
+    assert public["claims"] == exact["claims"]       # the claims are checked once, gated
     for entry in public["jaki_consider"].values():
-        assert entry["n"] == "<3" or entry["n"] == 0 or entry["n"] >= 3
+        assert entry["n"] in ("<5", "x") or entry["n"] == 0 or entry["n"] >= MIN_CELL
     report = text_of((out / "report.html").read_text(encoding="utf-8"))
-    assert "<3" in report and "✗ no" in report
-    assert public["claims"][0]["reproduced"] == 120 and public["n_respondents"] == 120
+    assert "<5" in report and "✗ no" in report
+    assert public["claims"][0]["reproduced"] == 60 and public["n_respondents"] == 60
 
 
 def test_a_claim_on_a_nested_result_is_checked(hostile):
@@ -186,10 +188,18 @@ def test_changes_json_lists_exactly_what_an_update_changed(hostile):
     assert [c["key"] for c in change] == [k for k in new if old.get(k) != new[k]]
     assert {"n_respondents", "side_effects", "inputs", "claims"} <= {c["key"] for c in change}
     entry = next(c for c in change if c["key"] == "n_respondents")
-    assert (entry["old"], entry["new"]) == (120, 121)
+    assert (entry["old"], entry["new"]) == (60, 61)
     assert "changes: " in result.stderr and "Changes since the previous run" in \
         text_of((hostile["out"] / "report.html").read_text(encoding="utf-8"))
     checked = check_inputs(Inputs(updated, hostile["dictionary"], hostile["study"]))
     exact = json.loads((hostile["out"] / "private" / "results.json").read_text())
     assert exact["side_effects"] == stats.rule_share(checked.survey, d.SIDE_EFFECTS).as_dict()
     assert exact["inputs"]["records_sha256"] == checked.hashes["records"]
+
+
+def test_nothing_small_can_be_learnt_from_the_stress_report(hostile, resolver):
+    from jakisurvey.codebook import Codebook
+    from test_disclosure import check_report, regions_of
+
+    book = Codebook.from_csv(hostile["dictionary"])
+    assert check_report(hostile["out"], book, regions_of(hostile["out"], resolver)) == []

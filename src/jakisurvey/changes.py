@@ -10,9 +10,10 @@ import json
 from pathlib import Path
 
 
-def previous_results(out: Path) -> dict | None:
-    """The results.json of the report being replaced, if there is one that can be read."""
-    path = out / "results.json"
+def previous_results(out: Path, name: str = "results.json") -> dict | None:
+    """The results.json of the report being replaced (or its private/results.json with the
+    exact values), if there is one that can be read."""
+    path = out / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -304,8 +304,10 @@ def components(relations: list[Relation], unknown: set[str]) -> list[tuple[set[s
 
 
 def solve(model: Model, cells: set[str], relations: list[Relation], hidden: dict[str, str],
-          limits: dict[str, tuple[float, float]]) -> dict[str, tuple[float | None, float | None]]:
-    """The smallest and largest whole value of each hidden cell of one group of linked cells."""
+          limits: dict[str, tuple[float, float]], only: set[str] | None = None
+          ) -> dict[str, tuple[float | None, float | None]]:
+    """The smallest and largest whole value of each hidden cell (of `only`, when given) of one
+    group of linked cells."""
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -327,7 +329,7 @@ def solve(model: Model, cells: set[str], relations: list[Relation], hidden: dict
     box = Bounds([limits[n][0] for n in names], [limits[n][1] for n in names])
     found = {}
     for name in names:
-        if name not in hidden:
+        if name not in hidden or (only is not None and name not in only):
             continue
         ends = []
         for sign in (1, -1):
@@ -359,6 +361,19 @@ class Auditor:
             found.update(self.solved[key])
         return found
 
+    def range_of(self, cell: str, hidden: dict[str, str]) -> tuple[float | None, float | None]:
+        """The smallest and largest whole value one hidden cell can take."""
+        limits = bounds(self.model, hidden, self.min_cell)
+        for cells, relations in components(self.model.relations, set(limits)):
+            if cell in cells:
+                return solve(self.model, cells, relations, hidden, limits, {cell})[cell]
+        return (None, None)
+
+    def pinned(self, cell: str, hidden: dict[str, str]) -> bool:
+        """Whether a reader can work out one hidden cell exactly."""
+        low, high = self.range_of(cell, hidden)
+        return low is not None and high is not None and round(low) == round(high)
+
     def disclosed(self, hidden: dict[str, str]) -> list[str]:
         """The small counts a reader can work out exactly from what is published (the cells
         hidden beside them, and withheld scores, are there to protect them)."""
@@ -372,7 +387,7 @@ class Auditor:
         rest = {c: WITHHELD if c in self.model.derived else SUPPRESSED for c in self.model.values
                 if c not in hidden and c not in self.model.protected
                 and (c in self.model.derived or self.model.values[c] >= self.min_cell)}
-        return cell in self.disclosed({**hidden, **rest})
+        return self.pinned(cell, {**hidden, **rest})
 
 
 def disclosed(model: Model, hidden: dict[str, str], min_cell: int) -> list[str]:
@@ -466,18 +481,24 @@ def plan(results: dict, codebook, regions: dict[str, str], min_cell: int,
               if cell not in model.derived and 0 < n < min_cell}
     follow(model, hidden)
     audit, implied = Auditor(model, min_cell), {}
-    for _ in range(2 * len(model.values)):
-        found = audit.disclosed(hidden)
-        if not found:
+    # Hiding a cell only widens what the others can be: a cell protected stays protected, so
+    # only the cells found disclosed are looked at again (all of them after a cell is shown).
+    pending = set(audit.disclosed(hidden))
+    for _ in range(4 * len(model.values)):
+        pending = {cell for cell in pending if cell in hidden}
+        if not pending:
             break
-        cell = found[0]
+        cell = min(pending)
+        if not audit.pinned(cell, hidden):
+            pending.discard(cell)
+            continue
         options = candidates(model, cell, hidden, min_cell)
         if not options or audit.implied(cell, hidden):
             implied[cell] = IMPLIED   # it follows from what must be published: shown
             del hidden[cell]
+            pending = set(audit.disclosed(hidden))
             continue
-        chosen = best(audit, model, hidden, cell, options[:40])
-        hidden.update(with_hidden(model, hidden, chosen))
+        hidden.update(with_hidden(model, hidden, best(audit, model, hidden, cell, options[:40])))
     return {**hidden, **implied, **statistics(results, hidden)}
 
 
@@ -486,7 +507,7 @@ def best(audit: Auditor, model: Model, hidden: dict[str, str], cell: str,
     """The option that, hidden, protects the cell; else the one that widens its range most."""
     widths = []
     for option in options:
-        low, high = audit.ranges(with_hidden(model, hidden, option)).get(cell, (None, None))
+        low, high = audit.range_of(cell, with_hidden(model, hidden, option))
         width = float("inf") if low is None or high is None else high - low
         if width >= 1:
             return option

@@ -182,7 +182,7 @@ class Run:
 
         public = Gate(self.checked.study.min_cell, self.plan).publish_all(exact)
         self.previous = changes.previous_results(self.out)
-        change = changes.changes(self.previous, public)
+        change = changes.changes(self.as_published_now(self.previous), public)
         write_json(public, staging / "results.json")
         write_json(exact, staging / COLLECTED_FILE)
         write_private_listing(self.checked, staging / PRIVATE)
@@ -190,6 +190,34 @@ class Run:
         write_json(change, staging / "changes.json")
         write_json(run_info(self.checked.files, self.hashes, self.versions), staging / "run.json")
         return change
+
+    def as_published_now(self, previous: dict | None) -> dict | None:
+        """The replaced report's results as this report's rules would publish them (a higher
+        min_cell hides old counts too): from its exact values when it kept them, with their
+        own disclosure plan; else its published values, small counts hidden."""
+        from . import changes
+        from .disclosure import plan as disclosure_plan
+        from .privacy import Gate
+
+        from .claims import check
+
+        min_cell = self.checked.study.min_cell
+        if previous is None or min_cell <= 1:
+            return previous
+        exact = changes.previous_results(self.out, COLLECTED_FILE)
+        try:
+            plan = disclosure_plan(exact, self.checked.codebook, self.regions(exact), min_cell,
+                                   self.checked.study.claims)
+            gate = Gate(min_cell, plan)
+            return {**gate.publish_all(exact), "claims": check(
+                self.checked.study.claims, exact, self.checked.codebook, gate)}
+        except (AttributeError, KeyError, TypeError, ValueError, RuntimeError):
+            # no exact values kept, or an older report's layout: what it published, small
+            # counts hidden, and of its claims only whether they matched
+            return {**Gate(min_cell).publish_all(previous),
+                    "claims": [{"id": c.get("id"), "claim": c.get("claim"),
+                                "status": c.get("status")} for c in previous.get("claims", [])
+                               if isinstance(c, dict)]}
 
     def targets(self, staging: Path, jobs: list[Job]) -> list[Job]:
         """Jobs, each to be written into staging/notebooks."""
@@ -237,10 +265,10 @@ class Run:
         from .privacy import SMALL
         from .results import collect
 
-        plan_key = [digest(plan)] if any(why != SMALL for why in plan.values()) else []
-        sections = [j.keyed(*plan_key) if plan_key else j for j in
+        sections = [self.under(job, plan) for job in
                     self.targets(staging, [j for j in self.jobs if not j.dependent])]
         later = self.targets(staging, [j for j in self.jobs if j.dependent])
+        plan_key = [digest(plan)] if any(why != SMALL for why in plan.values()) else []
         recorded: dict[str, list[dict]] = {}
         todo = missing(sections, self.cache)
         self.kernels(staging, len(todo) + (len(later) if todo else 0))
@@ -265,6 +293,21 @@ class Run:
             self.say(f"notebooks: {executed} executed, {len(self.jobs) - executed} from the "
                      "cache" + (" (under the disclosure plan)" if plan_key else ""))
         return collect({job.source.stem: recorded[job.source.stem] for job in self.jobs})[0]
+
+    @staticmethod
+    def under(job: Job, plan: dict[str, str]) -> Job:
+        """A section notebook keyed by the part of the disclosure plan that touches what it
+        records, or by all of it when it reads the plan itself (`record.gate`): a notebook the
+        plan does not touch is not executed again under it."""
+        from .notebook import producers
+        from .privacy import SMALL
+
+        keys = [key for key, (stem, _) in producers(job.source.parent).items()
+                if stem == job.source.stem]
+        whole = "record.gate" in job.source.read_text(encoding="utf-8")
+        touched = {path: why for path, why in plan.items() if why != SMALL and (whole or any(
+            path == key or path.startswith(key + ".") for key in keys))}
+        return job.keyed(digest(touched)) if touched else job
 
     def kernels(self, staging: Path, wanted: int) -> None:
         """Start the kernels when notebooks are to be executed and none are running yet."""

@@ -359,10 +359,11 @@ def privacy_rule(gate) -> Markup:
     """The disclosure rules in force for this report: small counts, and the run's plan."""
     if gate.min_cell <= 1:
         return Markup("**Small counts.** Every count is shown (the study's `min_cell` is 1).")
-    from .privacy import SUPPRESSED, WITHHELD
+    from .privacy import IMPLIED, SUPPRESSED, WITHHELD
 
     suppressed = sum(why == SUPPRESSED for why in gate.plan.values())
     withheld = sum(why == WITHHELD for why in gate.plan.values())
+    implied = sum(why == IMPLIED for why in gate.plan.values())
     return Markup(
         f"**Small counts.** Counts of people from 1 to {gate.min_cell - 1} are shown as "
         f"\"<{gate.min_cell}\", here and in `results.json` (the study's `min_cell`), with every "
@@ -371,8 +372,11 @@ def privacy_rule(gate) -> Markup:
         f"share a total, {suppressed} further count(s) are hidden and shown as \"x\" "
         "(complementary suppression, the next smallest cells), and "
         f"{withheld} score(s), bound(s) or test(s) from which a hidden count could be recovered "
-        "are withheld; `disclosure.json` beside `results.json` lists each hidden cell and why. "
-        "The exact values are only in the report folder's `private/`.")
+        f"are withheld. {implied} small count(s) follow from totals the report must publish "
+        "(such as the number who did not answer a question: those asked minus those who "
+        "answered); hiding them would hide nothing, so they are shown. `disclosure.json` beside "
+        "`results.json` lists each hidden or shown small cell and why. The exact values are "
+        "only in the report folder's `private/`.")
 
 
 def inputs_table(files: dict[str, dict]) -> Markup:
