@@ -23,6 +23,7 @@ from conftest import ROOT
 from outputcheck import browser as browsercheck
 from outputcheck import pdf as pdfcheck
 from outputcheck import require
+from outputcheck.docx import read_docx
 
 # The four panels of the paper's Figure 1: each must be one figure whose caption starts so.
 PANEL_CAPTIONS = ["Figure 1A:", "Figure 1B:", "Figure 1C:", "Figure 1D:"]
@@ -70,12 +71,13 @@ def claims(report_dir: Path) -> list[dict]:
     return json.loads((report_dir / "results.json").read_text(encoding="utf-8"))["claims"]
 
 
-def figure_captions(report_dir: Path) -> list[str]:
-    """Every `fig-cap` of the assembled report notebook (as text: Quarto's copy escapes them)."""
+def figure_captions(report_dir: Path, option: str = "fig-cap") -> list[str]:
+    """Every `fig-cap` (or `fig-alt`) of the assembled report notebook (as text: Quarto's copy
+    escapes captions)."""
     notebook = json.loads((report_dir / "report.ipynb").read_text(encoding="utf-8"))
     return [re.sub(r"\\(.)", r"\1", yaml.safe_load(line.split(":", 1)[1]))
             for cell in notebook["cells"] if cell["cell_type"] == "code"
-            for line in "".join(cell["source"]).splitlines() if line.startswith("#| fig-cap:")]
+            for line in "".join(cell["source"]).splitlines() if line.startswith(f"#| {option}:")]
 
 
 def test_every_page_loads_cleanly_offline(pages):
@@ -135,6 +137,56 @@ def test_pdf_text_has_the_table_rows_and_captions(printed, report_dir):
         assert printed.contains(row), f"row not in the PDF: {row}"
     for caption in figure_captions(report_dir) + PANEL_CAPTIONS:
         assert printed.contains(caption), f"caption not in the PDF: {caption}"
+
+
+@pytest.fixture(scope="module")
+def word(report_dir):
+    """report.docx, read."""
+    return read_docx(report_dir / "report.docx")
+
+
+def test_word_report_has_every_claim_row(word, report_dir):
+    assert word.broken() == []
+    rows = [row for table in word.tables for row in table]
+    for claim in claims(report_dir):
+        found = [row for row in rows if row and row[0].startswith(claim["claim"])
+                 and row[1:3] == [claim["published_text"], claim["reproduced_text"]]]
+        assert len(found) == 1, claim["claim"]
+        # the link to the cell became the cell reference in words
+        assert re.fullmatch(rf"{re.escape(claim['claim'])} \(notebooks/\d\d_[a-z_]+\.ipynb, "
+                            rf"cell {claim['result'].split('.')[0]}\)", found[0][0]), found[0][0]
+
+
+def test_word_report_has_every_table_as_a_word_table(word, pages):
+    html_tables = pages["report.html"].tables
+    callouts = [t for t in word.tables if len(t[0]) == 1 and t[0][0].strip() in ("Warning", "Note")]
+    tables = [t for t in word.tables if t not in callouts]
+    assert len(callouts) == 1 and "Synthetic data." in callouts[0][1][0]
+    assert [len(t) for t in tables] == [len(t) for t in html_tables]
+    assert [t[0] for t in tables] == [t[0] for t in html_tables]     # the same header rows
+    assert [row[1:] for t in tables for row in t] == [row[1:] for t in html_tables for row in t]
+
+
+def test_word_report_has_every_figure_caption_and_alt_text(word, report_dir):
+    assert word.figures == list(zip(figure_captions(report_dir, "fig-alt"),
+                                    figure_captions(report_dir)))
+    assert len(word.figures) >= len(PANEL_CAPTIONS)
+
+
+def test_word_report_headings_warning_and_cell_references(word, report_dir):
+    headings = [p.text for p in word.paragraphs if p.style == "Heading 1"]
+    assert headings[:2] == ["Summary", "Respondents and geography"] and len(headings) >= 10
+    assert word.paragraphs[0].style == "Title"
+    assert "Synthetic data. These records were generated" in word.text()
+    text = word.text()
+    assert "Notebook cell" not in text and ".html" not in re.sub(r"https?://\S+", "", text)
+    report = (report_dir / "report.html").read_text(encoding="utf-8")
+    cell_links = len(re.findall(r'class="cell-link"', report))
+    assert cell_links and text.count("Computed in notebooks/") == cell_links
+    import zipfile
+    with zipfile.ZipFile(report_dir / "report.docx") as archive:
+        rels = archive.read("word/_rels/document.xml.rels").decode()
+    assert "notebooks/" not in rels                     # no link to a notebook view
 
 
 # --- the checks catch what they are for ----------------------------------------------------

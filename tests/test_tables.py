@@ -81,8 +81,9 @@ def test_map_leaves_out_small_and_unknown_cells():
 def test_world_map_draws(tmp_path):
     figures.use_style()
     fig = figures.world_map(pd.Series({"USA": 115, "FRA": 4, "NOR": 1}), world_boundaries(), 1)
-    path = figures.save(fig, tmp_path / "map.png")
-    assert path.read_bytes().startswith(b"\x89PNG")
+    paths = figures.save(fig, tmp_path, "map")
+    assert paths["png"].read_bytes().startswith(b"\x89PNG")
+    assert paths["pdf"].read_bytes().startswith(b"%PDF") and b"<svg" in paths["svg"].read_bytes()
 
 
 def test_figure_text_from_inputs_is_never_mathematics(tmp_path):

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from .cells import anchor
+from .execute import FIGURE_KEY
 from .markdown import escape
 from .render.cells import cell_options, with_options
 
@@ -88,8 +89,10 @@ def for_rendering(book: nbformat.NotebookNode, numbers: dict[str, dict],
 
 
 def in_report_folder(cell: nbformat.NotebookNode) -> None:
-    """Links between notebook views, made relative to the report (one folder up)."""
+    """Links between notebook views, made relative to the report (one folder up); the figure
+    files a display carries stay in the section notebooks (the report embeds its PNG)."""
     for output in cell.get("outputs", []):
+        output.get("metadata", {}).pop(FIGURE_KEY, None)
         data = output.get("data", {})
         if "text/markdown" in data:
             text = "".join(data["text/markdown"])

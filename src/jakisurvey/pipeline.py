@@ -31,7 +31,7 @@ DEFAULT_DICTIONARY = PROJECT / "data" / "data_dictionary.csv"
 DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
-QUARTO_WRITES = ["report.html", "report.pdf", "report_files/*", "*.quarto_ipynb"]
+QUARTO_WRITES = ["report.html", "report.pdf", "report.docx", "report_files/*", "*.quarto_ipynb"]
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
@@ -234,13 +234,13 @@ class Run:
         self.cache.put("views", key, view, ".html")
 
     def render_report(self, report: Path, staging: Path) -> None:
-        """report.html and report.pdf from the report notebook."""
-        from .render import render_report
+        """report.html, report.pdf and report.docx from the report notebook."""
+        from .render import REPORT_FILES, render_report
 
         key = digest(report.read_text(encoding="utf-8"), self.config_text, self.versions,
                      software())
         entry = self.cache.get("render", key)
-        names = ("report.html", "report.pdf")
+        names = REPORT_FILES
         if entry is not None:
             self.say("render: report unchanged, from the cache")
             for name in names:
@@ -377,7 +377,9 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
     if marker is None or not notebook.is_file():
         raise outdir.OutputError(f"{build} holds no report notebook of this tool; run "
                                  "`quarto render` at the project root")
-    made = [build / name for name in ("report.html", "report.pdf")]
+    from .render import REPORT_FILES
+
+    made = [build / name for name in REPORT_FILES]
     if not all(p.is_file() and p.stat().st_mtime >= notebook.stat().st_mtime for p in made):
         say(f"not every format was rendered (quarto preview?): {out} is left as it is; "
             "`quarto render` renders and publishes the whole report")
@@ -394,5 +396,5 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
     except BaseException:
         outdir.discard(staging)
         raise
-    say(f"Report in {out}: report.html, report.pdf, results.json")
+    say(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return out

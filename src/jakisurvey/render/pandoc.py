@@ -1,4 +1,5 @@
-"""pandoc Markdown -> self-contained HTML, and -> Typst markup compiled to PDF by ``typst``."""
+"""pandoc Markdown -> self-contained HTML, -> Typst markup compiled to PDF by ``typst``, and
+-> Word (docx)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,24 @@ def render_pdf(markdown: str, out: Path, resource_dir: Path, options: dict) -> l
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
     return warnings + [f"typst: {getattr(w, 'message', w)}" for w in compiled]
+
+
+def render_docx(markdown: str, out: Path, resource_dir: Path, options: dict) -> list[str]:
+    """Write a Word document with _quarto.yml's docx settings (reference document, Lua filters,
+    table of contents); return pandoc's warnings."""
+    files = {"reference-doc": options.get("reference-doc"), "filters": options.get("filters")}
+    for key, value in files.items():
+        for path in value if isinstance(value, list) else [value] if value else []:
+            if not Path(str(path)).is_file():
+                raise RenderError(f"_quarto.yml: format: docx: {key}: {path} not found")
+    filters = files["filters"] if isinstance(files["filters"], list) else [files["filters"]]
+    args = ["--to", "docx", f"--resource-path={resource_dir.resolve()}",
+            *(["--reference-doc", str(files["reference-doc"])] if files["reference-doc"] else []),
+            *[a for path in filters if path for a in ("--lua-filter", str(path))],
+            *_meta("lang", options.get("lang")), *_toc_args(options),
+            "--output", str(out.resolve())]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return pandoc(markdown, args, resource_dir)
 
 
 def markdown_to_typst(markdown: str, workdir: Path, options: dict) -> tuple[str, list[str]]:

@@ -14,7 +14,7 @@ import yaml
 
 from ..markdown import escape
 from .cells import ANSI, cell_options, checked_id, with_options
-from .config import RenderError, staged_config
+from .config import REPORT_FILES, RenderError, staged_config
 
 NOTEBOOK = "report.ipynb"
 CROSSREF_PREFIXES = ("fig-", "tbl-")  # labels Quarto keeps in Typst itself
@@ -27,7 +27,8 @@ _REMOTE = re.compile(
 
 
 def render_with_quarto(report_ipynb: Path, out_dir: Path, config: dict) -> list[str]:
-    """Write ``out_dir``/report.html and report.pdf with Quarto; return Quarto's warnings.
+    """Write ``out_dir``/report.html, report.pdf and report.docx with Quarto; return Quarto's
+    warnings.
 
     The notebook is rendered from a temporary project next to it (removed afterwards) whose
     ``_quarto.yml`` is ``config`` without its project hooks, so nothing is executed.
@@ -46,7 +47,7 @@ def render_with_quarto(report_ipynb: Path, out_dir: Path, config: dict) -> list[
             raise RenderError("Quarto's HTML loads remote resources (it must open offline): "
                               + ", ".join(sorted(set(remote))))
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("report.html", "report.pdf"):
+        for name in REPORT_FILES:
             shutil.move(stage / name, out_dir / name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
