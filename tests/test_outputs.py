@@ -8,6 +8,7 @@ instead when JAKISURVEY_REQUIRE_TOOLS=1 (CI) say they must run.
 
 from __future__ import annotations
 
+import html
 import http.server
 import json
 import re
@@ -43,9 +44,10 @@ def report_dir(request, report_dirs) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the module."""
+    """One headless Chromium for the module (auditing every page with axe-core where it is
+    installed)."""
     require(browsercheck.missing_browser(), browsercheck.REQUIRE_ENV)
-    with browsercheck.Browser() as chromium:
+    with browsercheck.Browser(axe=browsercheck.find_axe(), timeout=60) as chromium:
         yield chromium
 
 
@@ -85,6 +87,21 @@ def test_every_page_loads_cleanly_offline(pages):
     problems = [f"{name}: {problem}" for name, page in pages.items() for problem in page.problems()]
     assert not problems, "\n".join(problems)
     assert all(page.text.strip() for page in pages.values())
+
+
+@pytest.fixture(scope="module")
+def axe():
+    """Skip (or fail, under JAKISURVEY_REQUIRE_TOOLS=1) without axe-core."""
+    require(browsercheck.missing_axe(), browsercheck.REQUIRE_ENV)
+
+
+def test_every_page_is_accessible(axe, pages):
+    """axe-core (WCAG 2 A/AA rules and best practices) finds nothing on the report and on
+    every notebook view: landmarks, contrast of links and highlighted code, alt texts ..."""
+    assert len(pages) == 11
+    found = [f"{name}: {violation}" for name, page in pages.items()
+             for violation in page.violations]
+    assert not found, "\n".join(found)
 
 
 def test_report_images_are_decoded(pages):
@@ -189,6 +206,40 @@ def test_word_report_headings_warning_and_cell_references(word, report_dir):
     assert "notebooks/" not in rels                     # no link to a notebook view
 
 
+def pdf_alt_texts(path: Path) -> list[str]:
+    """The text alternative of every figure in a tagged PDF's structure tree, in order."""
+    from pypdf import PdfReader
+
+    root = PdfReader(path).trailer["/Root"]
+    assert "/StructTreeRoot" in root, "the PDF is not tagged"
+    found = []
+
+    def walk(node) -> None:
+        node = node.get_object()
+        if isinstance(node, dict):
+            if node.get("/S") == "/Figure":
+                found.append(str(node.get("/Alt", "")))
+            if "/K" in node:
+                walk(node["/K"])
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(root["/StructTreeRoot"])
+    return found
+
+
+def test_every_figure_keeps_its_text_alternative_in_html_pdf_and_word(report_dir, word):
+    alts = figure_captions(report_dir, "fig-alt")
+    assert len(alts) >= len(PANEL_CAPTIONS) and all(alts)
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    shown = [html.unescape(alt) for figure in re.findall(r"<figure.*?</figure>", page, re.S)
+             for alt in re.findall(r'<img [^>]*alt="([^"]*)"', figure)]
+    assert shown == alts
+    assert pdf_alt_texts(report_dir / "report.pdf") == alts
+    assert [alt for alt, _ in word.figures] == alts
+
+
 # --- the checks catch what they are for ----------------------------------------------------
 
 GOOD_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>
@@ -242,6 +293,19 @@ def test_browser_reports_a_broken_page(browser, tmp_path, case):
     problems = browser.check(write_site(tmp_path, f"<html><body>{body}</body></html>")).problems()
     for fragment in expected:
         assert any(fragment in problem for problem in problems), (fragment, problems)
+
+
+def test_axe_finds_what_a_reader_cannot_use(axe, browser, tmp_path):
+    body = ('<main><h1>T</h1><p style="color:#aaa">faint text</p><img src="pixel.png">'
+            '<a href="#x"></a></main><p>outside any landmark</p>')
+    page = browser.check(write_site(tmp_path, f'<html lang="en"><head><title>t</title></head>'
+                                              f"<body>{body}</body></html>"))
+    rules = {violation.rule for violation in page.violations}
+    assert {"color-contrast", "image-alt", "link-name", "region"} <= rules, rules
+    good = browser.check(write_site(tmp_path, GOOD_PAGE.replace("<body>", '<body><main>')
+                                    .replace("</body>", "</main></body>")
+                                    .replace("<html>", '<html lang="en">')))
+    assert good.violations == [], [str(v) for v in good.violations]
 
 
 def test_browser_blocks_requests_before_they_leave(browser, tmp_path):
@@ -321,6 +385,8 @@ def test_missing_tools_skip_or_fail(monkeypatch):
     monkeypatch.delenv("JAKISURVEY_CHROMIUM", raising=False)
     assert "no Chromium found" in browsercheck.missing_browser()
     assert "pdftoppm and pdftotext not found" in pdfcheck.missing_tools()
+    monkeypatch.setenv("JAKISURVEY_AXE", "/nonexistent/axe.min.js")
+    assert "axe-core not found" in browsercheck.missing_axe()
     monkeypatch.delenv(browsercheck.REQUIRE_ENV, raising=False)
     with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
         require(browsercheck.missing_browser(), browsercheck.REQUIRE_ENV)

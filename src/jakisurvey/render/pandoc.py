@@ -41,11 +41,15 @@ def pandoc(markdown: str, args: list[str], workdir: Path) -> list[str]:
 
 def render_html(markdown: str, out: Path, resource_dir: Path, options: dict,
                 pagetitle: str | None = None) -> list[str]:
-    """Write a self-contained HTML page (no scripts, no remote resources); return warnings."""
+    """Write a self-contained HTML page (no scripts, no remote resources); return warnings.
+
+    Code is highlighted in colours that meet WCAG's contrast ratio (assets/highlight.theme:
+    pandoc's pygments style, darkened where it did not)."""
     style = resource_dir / "style.html"
     css = (ASSETS / "pandoc.css").read_text(encoding="utf-8")
     style.write_text(f"<style>\n{_font_css(options)}{css}</style>\n", encoding="utf-8")
     args = ["--to", "html5", "--standalone", "--embed-resources",
+            "--syntax-highlighting", str(ASSETS / "highlight.theme"),
             "--metadata", "document-css=false", f"--resource-path={resource_dir.resolve()}",
             "--include-in-header", str(style),
             *_meta("lang", options.get("lang")), *_meta("pagetitle", pagetitle),

@@ -1,6 +1,7 @@
 -- Pandoc Lua filter of the pandoc renderer: what Quarto does that plain pandoc does not.
 --  * refuses remote resources before pandoc would try to download them (the report opens offline);
 --  * fig-alt becomes the image's alt text (HTML, Word, and the tagged PDF);
+--  * in HTML, the content is the page's <main> landmark (accessibility: axe-core's rules);
 --  * callouts (::: {.callout-warning} ...) get Quarto's title ("Warning" unless title="...")
 --    and, in Typst, a coloured box; in Word, a table of the title and the text (as Quarto's).
 
@@ -86,5 +87,9 @@ function Pandoc(doc)
   local remote = remote_urls(doc.blocks)
   if #remote > 0 then error("remote resources: " .. table.concat(remote, ", "), 0) end
   doc.blocks = doc.blocks:walk({Image = alt_text, Div = callout})
+  if FORMAT:match("html") then   -- the page's content is its main landmark (title, contents:
+    doc.blocks:insert(1, pandoc.RawBlock("html", "<main>"))   -- banner and navigation)
+    doc.blocks:insert(pandoc.RawBlock("html", "</main>"))
+  end
   return doc
 end
