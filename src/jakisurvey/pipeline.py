@@ -210,12 +210,28 @@ class Run:
         executed = [staging / "notebooks" / job.name for job in self.jobs]
         report = assemble(executed, self.checked.study.title, numbers, staging / "report.ipynb",
                           self.changes_cells(change))
+        self.revise(report, staging)
         if self.options.render:
             self.render_report(report, staging)
         else:  # `quarto render` renders this notebook itself, as the Quarto renderer would
             from .render.quarto import quarto_notebook
 
             nbformat.write(quarto_notebook(nbformat.read(report, as_version=4)), report)
+
+    def revise(self, report: Path, staging: Path) -> None:
+        """changes.docx and changes.html, when this run replaces a report whose text, tables
+        or figures differ from the new one (render.revision)."""
+        from .render.revision import write_revision
+
+        old = self.out / "report.ipynb"
+        if not old.is_file():
+            return
+        start = time.perf_counter()
+        said = write_revision(old, report, staging, self.options.config)
+        for warning in said or []:
+            self.say(f"revision: {warning}")
+        if (staging / "changes.docx").is_file():
+            self.say(f"revision: changes.docx, changes.html in {time.perf_counter() - start:.1f} s")
 
     def view(self, path: Path, numbers: dict) -> None:
         """A notebook's HTML view (code and outputs, an anchor per cell)."""
@@ -271,11 +287,13 @@ class Run:
     def changes_cells(self, change: list[dict]) -> list[nbformat.NotebookNode]:
         """The 'Changes since the previous run' section, when a report is being replaced."""
         from .changes import section
+        from .render.revision import CHANGES_TAG
 
         if self.previous is None:
             return []
-        return [nbformat.v4.new_markdown_cell("# Changes since the previous run\n\n"
-                                              + section(change))]
+        text = "# Changes since the previous run\n\n" + section(change)
+        cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": [CHANGES_TAG]})
+        return [cell]   # (the tag keeps it out of changes.docx: what it lists changed anyway)
 
     def check_claims(self) -> None:
         """Refuse, before any work, a claim whose check cannot compare its result."""

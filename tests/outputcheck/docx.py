@@ -7,7 +7,8 @@
     doc.marks             # tracked changes: ("ins" | "del", text), in order
 
 `text(view)` is the document's text with tracked changes as they are (`"marked"`: both), all
-accepted (`"accepted"`: insertions kept, deletions dropped) or all rejected (`"rejected"`).
+accepted (`"accepted"`: insertions kept, deletions dropped, deleted table rows gone) or all
+rejected (`"rejected"`), as Word's Accept All and Reject All leave it.
 The table of contents (a field Word fills in when the file is opened) is left out.
 """
 
@@ -162,7 +163,11 @@ def _table(tbl, styles: dict[str, str], marks: list) -> Table:
     for tr in tbl.findall("w:tr", NS):
         cells = [[_paragraph(p, styles, marks) for p in tc.iter(q("w:p"))]
                  for tc in tr.findall("w:tc", NS)]
+        row_deleted = tr.find("w:trPr/w:del", NS) is not None     # a whole row tracked
+        row_inserted = tr.find("w:trPr/w:ins", NS) is not None
         for view in VIEWS:
+            if (view == "accepted" and row_deleted) or (view == "rejected" and row_inserted):
+                continue
             rows[view].append([" ".join(p.texts[view] for p in cell if p.texts[view])
                                for cell in cells])
     return Table(rows)

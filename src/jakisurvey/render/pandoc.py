@@ -24,11 +24,12 @@ _TYPST_META = ("lang", "papersize", "margin", "mainfont", "codefont", "fontsize"
                "section-numbering")
 
 
-def pandoc(markdown: str, args: list[str], workdir: Path) -> list[str]:
-    """Run the pandoc shipped with pypandoc on Markdown from stdin; return its warnings."""
+def pandoc(markdown: str, args: list[str], workdir: Path, reader: str = READER) -> list[str]:
+    """Run the pandoc shipped with pypandoc on Markdown (or `reader`'s format) from stdin, with
+    the renderer's Lua filter; return its warnings."""
     import pypandoc
 
-    cmd = [pypandoc.get_pandoc_path(), "--from", READER, "--columns=10000",
+    cmd = [pypandoc.get_pandoc_path(), "--from", reader, "--columns=10000",
            "--lua-filter", str(ASSETS / "pandoc.lua"), *args]
     proc = subprocess.run(cmd, input=markdown, text=True, capture_output=True, cwd=workdir)
     if remote := re.search(r"^remote resources: (.*)$", proc.stderr, re.M):
@@ -40,7 +41,7 @@ def pandoc(markdown: str, args: list[str], workdir: Path) -> list[str]:
 
 
 def render_html(markdown: str, out: Path, resource_dir: Path, options: dict,
-                pagetitle: str | None = None) -> list[str]:
+                pagetitle: str | None = None, reader: str = READER) -> list[str]:
     """Write a self-contained HTML page (no scripts, no remote resources); return warnings.
 
     Code is highlighted in colours that meet WCAG's contrast ratio (assets/highlight.theme:
@@ -55,7 +56,7 @@ def render_html(markdown: str, out: Path, resource_dir: Path, options: dict,
             *_meta("lang", options.get("lang")), *_meta("pagetitle", pagetitle),
             *_toc_args(options), "--output", str(out.resolve())]
     out.parent.mkdir(parents=True, exist_ok=True)
-    return pandoc(markdown, args, resource_dir)
+    return pandoc(markdown, args, resource_dir, reader)
 
 
 def render_pdf(markdown: str, out: Path, resource_dir: Path, options: dict) -> list[str]:
@@ -73,7 +74,8 @@ def render_pdf(markdown: str, out: Path, resource_dir: Path, options: dict) -> l
     return warnings + [f"typst: {getattr(w, 'message', w)}" for w in compiled]
 
 
-def render_docx(markdown: str, out: Path, resource_dir: Path, options: dict) -> list[str]:
+def render_docx(markdown: str, out: Path, resource_dir: Path, options: dict,
+                reader: str = READER) -> list[str]:
     """Write a Word document with _quarto.yml's docx settings (reference document, Lua filters,
     table of contents); return pandoc's warnings."""
     files = {"reference-doc": options.get("reference-doc"), "filters": options.get("filters")}
@@ -88,7 +90,7 @@ def render_docx(markdown: str, out: Path, resource_dir: Path, options: dict) -> 
             *_meta("lang", options.get("lang")), *_toc_args(options),
             "--output", str(out.resolve())]
     out.parent.mkdir(parents=True, exist_ok=True)
-    return pandoc(markdown, args, resource_dir)
+    return pandoc(markdown, args, resource_dir, reader)
 
 
 def markdown_to_typst(markdown: str, workdir: Path, options: dict) -> tuple[str, list[str]]:

@@ -18,6 +18,7 @@ from .config import REPORT_FILES, RenderError, staged_config
 
 NOTEBOOK = "report.ipynb"
 CROSSREF_PREFIXES = ("fig-", "tbl-")  # labels Quarto keeps in Typst itself
+ESCAPED_CAPTIONS = "quarto-escaped-captions"   # notebook metadata: fig-cap escaped for Quarto
 # What a browser would fetch: src/href of resource tags, CSS @import and url() (also inside
 # URL-encoded data: stylesheets, which is how an embedded theme's @import survives).
 _REMOTE = re.compile(
@@ -61,6 +62,9 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
       would become a link): it is backslash-escaped.
     - Quarto's Typst output drops the labels of cells (but fig-/tbl- ones): a Typst-only anchor
       before each labelled cell keeps links to ``#<label>`` working in the PDF.
+
+    Its metadata says so (``jakisurvey: quarto-escaped-captions``), for the revision to read
+    the captions back.
     """
     cells = []
     for index, cell in enumerate(nb.cells):
@@ -77,7 +81,9 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 anchor = f'```{{=typst}}\n#metadata("{label}") <{label}>\n```'
                 cells.append(nbformat.v4.new_markdown_cell(anchor, id=f"typst-{cell.id}"))
         cells.append(cell)
-    return nbformat.from_dict({**nb, "cells": cells})
+    metadata = {**nb.metadata, "jakisurvey": {**nb.metadata.get("jakisurvey", {}),
+                                              ESCAPED_CAPTIONS: True}}
+    return nbformat.from_dict({**nb, "cells": cells, "metadata": metadata})
 
 
 def remote_resources(html: str) -> list[str]:

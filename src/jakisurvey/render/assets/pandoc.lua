@@ -83,10 +83,23 @@ local function callout(div)
   end
 end
 
+-- Tracked changes (changes.html): an insertion or deletion span is an <ins> or <del>.
+local function tracked(span)
+  for _, kind in ipairs({"insertion", "deletion"}) do
+    if span.classes:includes(kind) and FORMAT:match("html") then
+      local tag = kind == "insertion" and "ins" or "del"
+      local out = pandoc.Inlines{pandoc.RawInline("html", "<" .. tag .. ">")}
+      out:extend(span.content)
+      out:insert(pandoc.RawInline("html", "</" .. tag .. ">"))
+      return out
+    end
+  end
+end
+
 function Pandoc(doc)
   local remote = remote_urls(doc.blocks)
   if #remote > 0 then error("remote resources: " .. table.concat(remote, ", "), 0) end
-  doc.blocks = doc.blocks:walk({Image = alt_text, Div = callout})
+  doc.blocks = doc.blocks:walk({Image = alt_text, Div = callout, Span = tracked})
   if FORMAT:match("html") then   -- the page's content is its main landmark (title, contents:
     doc.blocks:insert(1, pandoc.RawBlock("html", "<main>"))   -- banner and navigation)
     doc.blocks:insert(pandoc.RawBlock("html", "</main>"))
