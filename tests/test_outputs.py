@@ -359,7 +359,8 @@ def test_pdf_sound_pages_pass_and_page_numbers_are_allowed(poppler, tmp_path):
 
 
 @pytest.mark.parametrize("body, page, expected", [
-    ("Text.\n#place(top + left, dx: -2cm, dy: -2cm, rect(width: 1cm, height: 1cm, fill: black))",
+    (f"Text.\n#place(top + left, dx: {0.5 - MARGINS.left}cm, dy: {0.5 - MARGINS.top}cm, "
+     "rect(width: 1cm, height: 1cm, fill: black))",
      'numbering: "1"', ["page 1: ink in the top/left margin (x 0.5-1.5 cm, y 0.5-1.5 cm)"]),
     ("SHA-256: `" + "8528f67556935e7c" * 8 + "`",   # an unbreakable word, as a hash in a table
      'numbering: "1"', ["page 1: ink in the right margin"]),

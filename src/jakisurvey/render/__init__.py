@@ -26,8 +26,7 @@ from .quarto import quarto_notebook, quarto_version, render_with_quarto
 from .views import render_notebook_view
 
 __all__ = ["ANSI", "REPORT_FILES", "RenderError", "choose_renderer", "quarto_notebook",
-           "render_notebook_view",
-           "render_report", "renderer_versions"]
+           "render_notebook_view", "render_report", "renderer_versions", "side_by_side"]
 
 QUARTO_HINT = (
     "quarto not on PATH; install it (pip install -e '.[quarto]', or conda install -c "
@@ -79,7 +78,20 @@ def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> lis
     with tempfile.TemporaryDirectory(prefix="jakisurvey-render-") as tmp:
         work = Path(tmp)
         markdown = notebook_markdown(nb, work / "images", echo=echo_default(settings))
-        html = render_html(markdown, out_dir / "report.html", work, format_options(settings, "html"))
-        pdf = render_pdf(markdown, out_dir / "report.pdf", work, format_options(settings, "typst"))
-        return html + pdf + render_docx(markdown, out_dir / "report.docx", work,
-                                        format_options(settings, "docx"))
+        return side_by_side(
+            lambda: render_html(markdown, out_dir / "report.html", work,
+                                format_options(settings, "html")),
+            lambda: render_pdf(markdown, out_dir / "report.pdf", work,
+                               format_options(settings, "typst")),
+            lambda: render_docx(markdown, out_dir / "report.docx", work,
+                                format_options(settings, "docx")))
+
+
+def side_by_side(*steps) -> list[str]:
+    """Run rendering steps (each a pandoc or typst process) in threads; their warnings in
+    order, or the first error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(steps)) as pool:
+        running = [pool.submit(step) for step in steps]
+        return [warning for future in running for warning in future.result()]
