@@ -362,6 +362,10 @@ def subgroup_plot(subgroups: dict, grouping: str, min_cell: int = 1,
     axes[0][0].set_yticks(range(len(groups)), groups)
     axes[0][0].set_ylim(len(groups) - 0.5, -0.5)
     fig.get_layout_engine().set(wspace=0.08)
+    fig.draw_without_rendering()        # the layout gives each panel its width: wrap to it
+    for ax, measure in zip(axes[0], part["measures"]):
+        room = ax.get_position().width * width + 4 * MM
+        ax.set_title(fitted(MEASURE_TITLES.get(measure, measure), room, SIZES["title"], bold=True))
     return fig
 
 
@@ -376,17 +380,18 @@ def test_label(test: dict | None) -> str:
     """The chi-square p (Holm-adjusted) under a panel, or why there is no test."""
     if not test or test["p"] is None:
         return "no test (one group or one outcome)"
-    text = f"χ² p {p_text(test['p'])}, Holm {p_text(test['p_holm'])}"
+    nb = "\u00a0"   # no line break inside "p = 0.56" when the line is wrapped to the panel
+    text = f"χ² p{nb}{p_text(test['p'], nb)}, Holm{nb}{p_text(test['p_holm'], nb)}"
     if test.get("p_fisher_mc") is not None:
-        text += f"\nexpected count < 5; Fisher MC p {p_text(test['p_fisher_mc'])}"
+        text += f"\nexpected count < 5; Fisher MC p{nb}{p_text(test['p_fisher_mc'], nb)}"
     return text
 
 
-def p_text(p: float) -> str:
+def p_text(p: float, space: str = " ") -> str:
     """A p-value as journals print it: '= 0.56', '= 0.004', '< 0.001'."""
     if p < 0.001:
-        return "< 0.001"
-    return f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
+        return f"<{space}0.001"
+    return f"={space}{p:.3f}" if p < 0.01 else f"={space}{p:.2f}"
 
 
 def stability_plot(stability: dict, title: str = "", width: float = DOUBLE) -> plt.Figure:

@@ -67,16 +67,17 @@ def write_revision(old: Path, new: Path, out_dir: Path, config: Path) -> list[st
     echo = echo_default(settings)
     with tempfile.TemporaryDirectory(prefix="jakisurvey-revision-") as tmp:
         work = Path(tmp)
-        old_doc, new_doc = (document(notebook_markdown(nb, work / name, echo))
-                            for nb, name in ((before, "old"), (after, "new")))
+        from . import side_by_side
+
+        old_doc, new_doc = side_by_side(
+            *[lambda nb=nb, name=name: [document(notebook_markdown(nb, work / name, echo))]
+              for nb, name in ((before, "old"), (after, "new"))])
         marked, changed = revised(old_doc, new_doc, work)
         if not changed:
             return None
         marked["blocks"].insert(0, note_block())
         tree = json.dumps(marked)
         title = after.metadata.get("title") or "Report"
-        from . import side_by_side
-
         warnings = side_by_side(
             lambda: render_docx(tree, out_dir / "changes.docx", work,
                                 format_options(settings, "docx"), reader="json"),
