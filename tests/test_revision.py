@@ -82,7 +82,7 @@ def revision(tmp_path_factory):
     new = report(n=230, share="78% (115/148)", rows=("France | 5", "Italy | 1"),
                  sentence="Users were asked twice.", colour=(200, 120, 20))
     said, out = revise(folder, old, new)
-    return {"said": said, "docx": read_docx(out / "changes.docx"),
+    return {"said": said, "docx": read_docx(out / "changes.docx"), "out": out,
             "html": (out / "changes.html").read_text(encoding="utf-8")}
 
 
@@ -133,3 +133,14 @@ def test_an_unreadable_old_report_writes_nothing(tmp_path):
     assert said and "cannot be read" in said[0]
     assert not (tmp_path / "changes.docx").exists()
     assert json.loads((tmp_path / "new.ipynb").read_text())["cells"]
+
+
+def test_the_revision_page_is_accessible(revision):
+    from outputcheck import browser as browsercheck
+    from outputcheck import require
+
+    require(browsercheck.missing_browser(), browsercheck.REQUIRE_ENV)
+    require(browsercheck.missing_axe(), browsercheck.REQUIRE_ENV)
+    with browsercheck.Browser(axe=browsercheck.find_axe(), timeout=60) as browser:
+        page = browser.check(revision["out"] / "changes.html")
+    assert page.problems() == [] and page.violations == [], [str(v) for v in page.violations]

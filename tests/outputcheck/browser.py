@@ -249,9 +249,10 @@ class Browser:
         """Load `page` from disk, wait for it and its images, and report; save a PNG if asked."""
         return self.check_all([page], {page: screenshot} if screenshot else None)[0]
 
-    def check_all(self, pages: list[Path],
-                  screenshots: dict[Path, Path] | None = None) -> list[PageCheck]:
-        """Check several pages, loading them side by side in their own tabs (a report's handful)."""
+    def check_all(self, pages: list[Path], screenshots: dict[Path, Path] | None = None,
+                  audit: set[Path] | None = None) -> list[PageCheck]:
+        """Check several pages, loading them side by side in their own tabs (a report's handful);
+        with axe-core, audit those in `audit` (all of them by default)."""
         missing = [page for page in pages if not page.is_file()]
         if missing:
             raise FileNotFoundError(f"no such page: {', '.join(map(str, missing))}")
@@ -259,7 +260,9 @@ class Browser:
         try:
             for page in pages:
                 tabs.append(self._open(page.resolve()))
-            return [self._report(tab, (screenshots or {}).get(tab.page), deadline) for tab in tabs]
+            audited = {page.resolve() for page in (pages if audit is None else audit)}
+            return [self._report(tab, (screenshots or {}).get(tab.page), deadline,
+                                 tab.page in audited) for tab in tabs]
         finally:
             for tab in tabs:
                 self._devtools.call("Target.closeTarget", {"targetId": tab.target})
@@ -283,7 +286,8 @@ class Browser:
         tab.loader = navigated["loaderId"]
         return tab
 
-    def _report(self, tab: _Tab, screenshot: Path | None, deadline: float) -> PageCheck:
+    def _report(self, tab: _Tab, screenshot: Path | None, deadline: float,
+                audit: bool = True) -> PageCheck:
         """Wait for the tab's load event and images, then collect what it shows and did."""
         devtools = self._devtools
         devtools.wait_for(tab.session, deadline, f"the load event of {tab.page}", lambda event: (
@@ -291,7 +295,7 @@ class Browser:
             and event["params"]["loaderId"] == tab.loader))
         devtools.evaluate(WAIT_FOR_IMAGES, tab.session, deadline)
         result = self._result(tab.page, devtools.evaluate(COLLECT, tab.session, deadline))
-        if self._axe is not None:
+        if self._axe is not None and audit:
             devtools.evaluate(self._axe + "\n;true", tab.session, deadline)
             result.violations = [Violation(v["id"], v["impact"], v["help"], tuple(v["nodes"]))
                                  for v in devtools.evaluate(RUN_AXE, tab.session, deadline)]

@@ -7,7 +7,8 @@
   ``render_report``).
 
 Modules: ``config`` (_quarto.yml), ``cells`` (notebook -> pandoc Markdown as Quarto would),
-``pandoc`` (HTML, Typst/PDF, Word), ``quarto`` (staged ``quarto render``), ``views``.
+``pandoc`` (HTML, Typst/PDF, Word), ``quarto`` (staged ``quarto render``), ``views``,
+``revision`` (changes.docx and changes.html: the tracked changes between two reports).
 """
 
 from __future__ import annotations
