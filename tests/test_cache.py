@@ -71,8 +71,9 @@ def test_cached_notebooks_bring_back_their_figures(pandoc_report, tmp_path):
     job = execute.Job(executed, tmp_path / "notebooks" / executed.name, "k")
     job.target.parent.mkdir()
     execute.restore(executed, job, tmp_path)
-    assert (tmp_path / "figures" / "figure_1a_map.png").read_bytes() == \
-        (pandoc_report / "figures" / "figure_1a_map.png").read_bytes()
+    for fmt in ("pdf", "svg", "png"):
+        assert (tmp_path / "figures" / f"figure_1a_map.{fmt}").read_bytes() == \
+            (pandoc_report / "figures" / f"figure_1a_map.{fmt}").read_bytes()
 
 
 def test_one_changed_notebook_is_the_only_one_executed(pandoc_report, tmp_path):

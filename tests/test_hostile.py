@@ -10,14 +10,17 @@ corrected and one record added, to check changes.json.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import DATA, DICTIONARY, STUDY, jakisurvey
+from outputcheck.docx import Paragraph, read_docx
 from test_report import assert_absent, pdf_text, private_strings, text_of
 
 MARKER = "PLANTED-MARKER-7f3a"
@@ -179,6 +182,8 @@ def test_changes_json_lists_exactly_what_an_update_changed(hostile):
     updated = hostile["folder"] / "updated.csv"
     write_records(updated, rows + [added])
     old = json.loads((hostile["out"] / "results.json").read_text())
+    hostile["old_word"] = report_text(read_docx(hostile["out"] / "report.docx"))
+    assert not (hostile["out"] / "changes.docx").exists()     # a first report: no revision
     result = jakisurvey("run", "--records", str(updated), "--study", str(hostile["study"]),
                         "--dictionary", str(hostile["dictionary"]), "--out", str(hostile["out"]),
                         "--renderer", "pandoc")
@@ -195,6 +200,53 @@ def test_changes_json_lists_exactly_what_an_update_changed(hostile):
     exact = json.loads((hostile["out"] / "private" / "results.json").read_text())
     assert exact["side_effects"] == stats.rule_share(checked.survey, d.SIDE_EFFECTS).as_dict()
     assert exact["inputs"]["records_sha256"] == checked.hashes["records"]
+
+
+def report_text(word, view: str = "marked") -> list[str]:
+    """A Word file's lines (paragraphs, table rows), without the report's own "Changes since
+    the previous run" section and the revision's note at its top."""
+    lines, skipping = [], False
+    for block in word.blocks:
+        if isinstance(block, Paragraph):
+            if block.style == "Heading 1":
+                skipping = block.texts[view] == "Changes since the previous run"
+            if not skipping and block.texts[view].strip():
+                lines.append(" ".join(block.texts[view].split()))
+        elif not skipping and block.rows[view][:1] != [["Tracked changes"]]:
+            lines += [" | ".join(" ".join(c.split()) for c in row) for row in block.rows[view]]
+    return lines
+
+
+def test_the_update_is_a_tracked_changes_revision(hostile):
+    """The run above replaced a report: changes.docx is the new report with every change
+    tracked. Accepting them all gives the new report's text, rejecting them the old one's, and
+    the marked words are exactly those a word-by-word comparison of the two reports finds."""
+    out = hostile["out"]
+    if "old_word" not in hostile:
+        pytest.skip("needs the update run of test_changes_json_lists_exactly_what_an_update_changed")
+    revision = read_docx(out / "changes.docx")
+    assert revision.broken() == []
+    new_text = report_text(read_docx(out / "report.docx"))
+    assert report_text(revision, "accepted") == new_text
+    assert report_text(revision, "rejected") == hostile["old_word"]
+    words = lambda text: re.findall(r"\d+(?:[.,–/]\d+)*%?|\w+", text)  # noqa: E731
+    old_words = Counter(words(" ".join(hostile["old_word"])))
+    new_words = Counter(words(" ".join(new_text)))
+    marked = {kind: Counter(w for k, text in revision.marks if k == kind for w in words(text))
+              for kind in ("del", "ins")}
+    assert not (old_words - new_words) - marked["del"], (old_words - new_words) - marked["del"]
+    assert not (new_words - old_words) - marked["ins"], (new_words - old_words) - marked["ins"]
+    pairs = list(zip(revision.marks, revision.marks[1:]))
+    assert not [a for a, b in pairs if a[0] == "del" and b[0] == "ins" and a[1] == b[1] != ""]
+    assert "60" in marked["del"] and "61" in marked["ins"]          # the respondents
+    wordy = {w for w in marked["del"] + marked["ins"] if not re.search(r"\d", w)}
+    # the export's name; a claim's yes/no; and the gate's words for what it hides ("x (of 5)")
+    assert {"other", "updated", "csv"} <= wordy <= {"other", "updated", "csv", "yes", "no", "x",
+                                                    "of", "withheld"}, wordy
+    pictures = [p.pictures for p in revision.paragraphs if len(p.pictures) == 2]
+    assert pictures                                                  # figures: old beside new
+    html = (out / "changes.html").read_text(encoding="utf-8")
+    assert "<del>60</del><ins>61</ins>" in html and "<del><img" in html
 
 
 def test_nothing_small_can_be_learnt_from_the_stress_report(hostile, resolver):

@@ -8,6 +8,7 @@ instead when JAKISURVEY_REQUIRE_TOOLS=1 (CI) say they must run.
 
 from __future__ import annotations
 
+import html
 import http.server
 import json
 import re
@@ -23,6 +24,7 @@ from conftest import ROOT
 from outputcheck import browser as browsercheck
 from outputcheck import pdf as pdfcheck
 from outputcheck import require
+from outputcheck.docx import read_docx
 
 # The four panels of the paper's Figure 1: each must be one figure whose caption starts so.
 PANEL_CAPTIONS = ["Figure 1A:", "Figure 1B:", "Figure 1C:", "Figure 1D:"]
@@ -42,9 +44,10 @@ def report_dir(request, report_dirs) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the module."""
+    """One headless Chromium for the module (auditing every page with axe-core where it is
+    installed)."""
     require(browsercheck.missing_browser(), browsercheck.REQUIRE_ENV)
-    with browsercheck.Browser() as chromium:
+    with browsercheck.Browser(axe=browsercheck.find_axe(), timeout=60) as chromium:
         yield chromium
 
 
@@ -54,7 +57,11 @@ def pages(report_dir, browser, tmp_path_factory) -> dict[str, browsercheck.PageC
     shot = tmp_path_factory.mktemp(f"screenshots-{report_dir.parent.name}") / "report.png"
     views = sorted(report_dir.glob("notebooks/*.html"))
     names = ["report.html"] + [f"notebooks/{view.name}" for view in views]
-    checks = browser.check_all([report_dir / name for name in names], {report_dir / "report.html": shot})
+    # The notebook views are the pandoc renderer's with either renderer: audited once.
+    renderer = json.loads((report_dir / "run.json").read_text())["renderer"]["renderer"]
+    audit = None if renderer == "pandoc" else {report_dir / "report.html"}
+    checks = browser.check_all([report_dir / name for name in names],
+                               {report_dir / "report.html": shot}, audit)
     return dict(zip(names, checks))
 
 
@@ -70,12 +77,13 @@ def claims(report_dir: Path) -> list[dict]:
     return json.loads((report_dir / "results.json").read_text(encoding="utf-8"))["claims"]
 
 
-def figure_captions(report_dir: Path) -> list[str]:
-    """Every `fig-cap` of the assembled report notebook (as text: Quarto's copy escapes them)."""
+def figure_captions(report_dir: Path, option: str = "fig-cap") -> list[str]:
+    """Every `fig-cap` (or `fig-alt`) of the assembled report notebook (as text: Quarto's copy
+    escapes captions)."""
     notebook = json.loads((report_dir / "report.ipynb").read_text(encoding="utf-8"))
     return [re.sub(r"\\(.)", r"\1", yaml.safe_load(line.split(":", 1)[1]))
             for cell in notebook["cells"] if cell["cell_type"] == "code"
-            for line in "".join(cell["source"]).splitlines() if line.startswith("#| fig-cap:")]
+            for line in "".join(cell["source"]).splitlines() if line.startswith(f"#| {option}:")]
 
 
 def test_every_page_loads_cleanly_offline(pages):
@@ -83,6 +91,22 @@ def test_every_page_loads_cleanly_offline(pages):
     problems = [f"{name}: {problem}" for name, page in pages.items() for problem in page.problems()]
     assert not problems, "\n".join(problems)
     assert all(page.text.strip() for page in pages.values())
+
+
+@pytest.fixture(scope="module")
+def axe():
+    """Skip (or fail, under JAKISURVEY_REQUIRE_TOOLS=1) without axe-core."""
+    require(browsercheck.missing_axe(), browsercheck.REQUIRE_ENV)
+
+
+def test_every_page_is_accessible(axe, pages):
+    """axe-core (WCAG 2 A/AA rules and best practices) finds nothing on the report and on
+    every notebook view: landmarks, contrast of links and highlighted code, alt texts ..."""
+    audited = [name for name, page in pages.items() if page.violations is not None]
+    assert "report.html" in audited and len(pages) == 11
+    found = [f"{name}: {violation}" for name, page in pages.items()
+             for violation in page.violations or []]
+    assert not found, "\n".join(found)
 
 
 def test_report_images_are_decoded(pages):
@@ -135,6 +159,96 @@ def test_pdf_text_has_the_table_rows_and_captions(printed, report_dir):
         assert printed.contains(row), f"row not in the PDF: {row}"
     for caption in figure_captions(report_dir) + PANEL_CAPTIONS:
         assert printed.contains(caption), f"caption not in the PDF: {caption}"
+
+
+@pytest.fixture(scope="module")
+def word(report_dir):
+    """report.docx, read."""
+    return read_docx(report_dir / "report.docx")
+
+
+def test_word_report_has_every_claim_row(word, report_dir):
+    assert word.broken() == []
+    rows = [row for table in word.tables for row in table]
+    for claim in claims(report_dir):
+        found = [row for row in rows if row and row[0].startswith(claim["claim"])
+                 and row[1:3] == [claim["published_text"], claim["reproduced_text"]]]
+        assert len(found) == 1, claim["claim"]
+        # the link to the cell became the cell reference in words
+        assert re.fullmatch(rf"{re.escape(claim['claim'])} \(notebooks/\d\d_[a-z_]+\.ipynb, "
+                            rf"cell {claim['result'].split('.')[0]}\)", found[0][0]), found[0][0]
+
+
+def test_word_report_has_every_table_as_a_word_table(word, pages):
+    html_tables = pages["report.html"].tables
+    callouts = [t for t in word.tables if len(t[0]) == 1 and t[0][0].strip() in ("Warning", "Note")]
+    tables = [t for t in word.tables if t not in callouts]
+    assert len(callouts) == 1 and "Synthetic data." in callouts[0][1][0]
+    assert [len(t) for t in tables] == [len(t) for t in html_tables]
+    assert [t[0] for t in tables] == [t[0] for t in html_tables]     # the same header rows
+    assert [row[1:] for t in tables for row in t] == [row[1:] for t in html_tables for row in t]
+
+
+def test_word_report_has_every_figure_caption_and_alt_text(word, report_dir):
+    assert word.figures == list(zip(figure_captions(report_dir, "fig-alt"),
+                                    figure_captions(report_dir)))
+    assert len(word.figures) >= len(PANEL_CAPTIONS)
+    import zipfile
+    with zipfile.ZipFile(report_dir / "report.docx") as archive:
+        document = archive.read("word/document.xml").decode()
+    widths = [int(cx) / 36000 for cx in re.findall(r'<wp:extent cx="(\d+)"', document)]
+    assert len(widths) == len(word.figures)
+    assert all(min(abs(w - 85), abs(w - 170)) < 1 for w in widths), widths  # at their own size
+
+
+def test_word_report_headings_warning_and_cell_references(word, report_dir):
+    headings = [p.text for p in word.paragraphs if p.style == "Heading 1"]
+    assert headings[:2] == ["Summary", "Respondents and geography"] and len(headings) >= 10
+    assert word.paragraphs[0].style == "Title"
+    assert "Synthetic data. These records were generated" in word.text()
+    text = word.text()
+    assert "Notebook cell" not in text and ".html" not in re.sub(r"https?://\S+", "", text)
+    report = (report_dir / "report.html").read_text(encoding="utf-8")
+    cell_links = len(re.findall(r'class="cell-link"', report))
+    assert cell_links and text.count("Computed in notebooks/") == cell_links
+    import zipfile
+    with zipfile.ZipFile(report_dir / "report.docx") as archive:
+        rels = archive.read("word/_rels/document.xml.rels").decode()
+    assert "notebooks/" not in rels                     # no link to a notebook view
+
+
+def pdf_alt_texts(path: Path) -> list[str]:
+    """The text alternative of every figure in a tagged PDF's structure tree, in order."""
+    from pypdf import PdfReader
+
+    root = PdfReader(path).trailer["/Root"]
+    assert "/StructTreeRoot" in root, "the PDF is not tagged"
+    found = []
+
+    def walk(node) -> None:
+        node = node.get_object()
+        if isinstance(node, dict):
+            if node.get("/S") == "/Figure":
+                found.append(str(node.get("/Alt", "")))
+            if "/K" in node:
+                walk(node["/K"])
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(root["/StructTreeRoot"])
+    return found
+
+
+def test_every_figure_keeps_its_text_alternative_in_html_pdf_and_word(report_dir, word):
+    alts = figure_captions(report_dir, "fig-alt")
+    assert len(alts) >= len(PANEL_CAPTIONS) and all(alts)
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    shown = [html.unescape(alt) for figure in re.findall(r"<figure.*?</figure>", page, re.S)
+             for alt in re.findall(r'<img [^>]*alt="([^"]*)"', figure)]
+    assert shown == alts
+    assert pdf_alt_texts(report_dir / "report.pdf") == alts
+    assert [alt for alt, _ in word.figures] == alts
 
 
 # --- the checks catch what they are for ----------------------------------------------------
@@ -192,6 +306,19 @@ def test_browser_reports_a_broken_page(browser, tmp_path, case):
         assert any(fragment in problem for problem in problems), (fragment, problems)
 
 
+def test_axe_finds_what_a_reader_cannot_use(axe, browser, tmp_path):
+    body = ('<main><h1>T</h1><p style="color:#aaa">faint text</p><img src="pixel.png">'
+            '<a href="#x"></a></main><p>outside any landmark</p>')
+    page = browser.check(write_site(tmp_path, f'<html lang="en"><head><title>t</title></head>'
+                                              f"<body>{body}</body></html>"))
+    rules = {violation.rule for violation in page.violations}
+    assert {"color-contrast", "image-alt", "link-name", "region"} <= rules, rules
+    good = browser.check(write_site(tmp_path, GOOD_PAGE.replace("<body>", '<body><main>')
+                                    .replace("</body>", "</main></body>")
+                                    .replace("<html>", '<html lang="en">')))
+    assert good.violations == [], [str(v) for v in good.violations]
+
+
 def test_browser_blocks_requests_before_they_leave(browser, tmp_path):
     hits = []
 
@@ -243,7 +370,8 @@ def test_pdf_sound_pages_pass_and_page_numbers_are_allowed(poppler, tmp_path):
 
 
 @pytest.mark.parametrize("body, page, expected", [
-    ("Text.\n#place(top + left, dx: -2cm, dy: -2cm, rect(width: 1cm, height: 1cm, fill: black))",
+    (f"Text.\n#place(top + left, dx: {0.5 - MARGINS.left}cm, dy: {0.5 - MARGINS.top}cm, "
+     "rect(width: 1cm, height: 1cm, fill: black))",
      'numbering: "1"', ["page 1: ink in the top/left margin (x 0.5-1.5 cm, y 0.5-1.5 cm)"]),
     ("SHA-256: `" + "8528f67556935e7c" * 8 + "`",   # an unbreakable word, as a hash in a table
      'numbering: "1"', ["page 1: ink in the right margin"]),
@@ -269,6 +397,8 @@ def test_missing_tools_skip_or_fail(monkeypatch):
     monkeypatch.delenv("JAKISURVEY_CHROMIUM", raising=False)
     assert "no Chromium found" in browsercheck.missing_browser()
     assert "pdftoppm and pdftotext not found" in pdfcheck.missing_tools()
+    monkeypatch.setenv("JAKISURVEY_AXE", "/nonexistent/axe.min.js")
+    assert "axe-core not found" in browsercheck.missing_axe()
     monkeypatch.delenv(browsercheck.REQUIRE_ENV, raising=False)
     with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
         require(browsercheck.missing_browser(), browsercheck.REQUIRE_ENV)

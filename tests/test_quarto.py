@@ -11,13 +11,14 @@ import re
 import subprocess
 
 from conftest import ROOT
+from outputcheck.docx import read_docx
 from test_render import assert_same_text, pdf_text, visible_text
 
 
 def test_quarto_render_at_the_root_writes_the_report(quarto_project):
     project, done = quarto_project
     out = project / "_output"
-    for name in ("report.html", "report.pdf", "results.json", "changes.json", "run.json",
+    for name in ("report.html", "report.pdf", "report.docx", "results.json", "changes.json", "run.json",
                  "private/results.json", "notebooks/04_indications.html", ".jakisurvey-report.json"):
         assert (out / name).is_file(), name
     run = json.loads((out / "run.json").read_text())
@@ -47,3 +48,14 @@ def test_both_renderers_give_the_same_report(quarto_report, pandoc_report):
                      "HTML")
     assert_same_text(pdf_text(pandoc_report / "report.pdf"), pdf_text(quarto_report / "report.pdf"),
                      "PDF")
+
+
+def test_both_renderers_give_the_same_word_report(quarto_report, pandoc_report):
+    pandoc_word, quarto_word = (read_docx(out / "report.docx") for out in (pandoc_report,
+                                                                           quarto_report))
+    assert_same_text(pandoc_word.text(), quarto_word.text(), "Word")
+    assert pandoc_word.tables == [[[" ".join(c.split()) for c in row] for row in table]
+                                  for table in quarto_word.tables]
+    assert pandoc_word.figures == quarto_word.figures
+    assert [p.style for p in pandoc_word.paragraphs if p.style.startswith(("Heading", "Title"))] \
+        == [p.style for p in quarto_word.paragraphs if p.style.startswith(("Heading", "Title"))]

@@ -44,10 +44,11 @@ BANNER = ("::: {.callout-warning .synthetic-banner}\n**Synthetic data.** Not the
 # ------------------------------------------------------------------ helpers
 
 
-def _png(size: tuple[int, int] = (400, 200)) -> str:
-    """A solid blue PNG (it spans its whole width), base64-encoded as in a notebook output."""
+def _png(size: tuple[int, int] = (1339, 300)) -> str:
+    """A solid blue PNG, 170 mm wide at 200 dpi (a two-column figure as the report embeds it),
+    base64-encoded as in a notebook output."""
     buffer = io.BytesIO()
-    Image.new("RGB", size, (31, 95, 153)).save(buffer, format="PNG")
+    Image.new("RGB", size, (31, 95, 153)).save(buffer, format="PNG", dpi=(200, 200))
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -309,7 +310,8 @@ def test_quarto_sees_literal_captions_and_typst_anchors():
 def test_html_report(rendered):
     html = rendered["html"]
     assert rendered["left"] == ["out", "report.ipynb"]  # nothing left beside the notebook
-    assert sorted(p.name for p in rendered["pdf"].parent.iterdir()) == ["report.html", "report.pdf"]
+    assert sorted(p.name for p in rendered["pdf"].parent.iterdir()) == ["report.docx", "report.html",
+                                                                        "report.pdf"]
     assert re.search(r'<div id="claims" class="cell-output">\s*<p><strong>2 of 2</strong>', html)
     assert re.search(r'<div id="figure-1a" class="cell-output">\s*<figure>\s*<img [^>]*'
                      rf'src="data:image/png;base64,[^"]+" alt="{ALT}" />\s*'
@@ -359,7 +361,7 @@ def test_pdf(rendered):
     assert "Claim Published Reproduced Respondents 229 229 Response rate 18% 18% (229/1272)" in text
     assert f"{CAPTION} hello stdout len(respondents) 229" in text  # no "Figure 1:"
     assert {"LibertinusSerif-Regular", "DejaVuSansMono"} <= _fonts(rendered["pdf"])  # _quarto.yml
-    assert _figure_width_fraction(rendered["pdf"]) > 0.74  # the text width of A4, 2.5 cm margins
+    assert _figure_width_fraction(rendered["pdf"]) == pytest.approx(170 / 210, abs=0.015)  # own size
 
 
 def test_typst_follows_quarto_yml(tmp_path):
@@ -408,7 +410,8 @@ def test_long_words_in_tables_stay_on_the_page(tmp_path):
     markdown = f"Prose `{name}` and `{digest}`.\n\n{table}"
     source, _ = pandoc.markdown_to_typst(markdown, tmp_path, options)
     page = Image.open(io.BytesIO(typst.compile(source.encode(), format="png", ppi=40))).convert("L")
-    margin = page.crop((page.width - page.width // 10, 0, page.width, page.height))
+    right = float(options["margin"]["x"].removesuffix("cm")) - 0.2   # less 2 mm of tolerance
+    margin = page.crop((page.width - int(page.width * right / 21), 0, page.width, page.height))
     assert margin.getextrema() == (255, 255)  # nothing in the right margin
 
 
@@ -483,7 +486,7 @@ def test_quarto_report(quarto_rendered):
     mainfont = yaml.safe_load(CONFIG.read_text())["format"]["html"]["mainfont"]
     assert f"--bs-body-font-family: {mainfont}" in unquote(html)  # in a data: stylesheet
     assert {"LibertinusSerif-Regular", "DejaVuSansMono"} <= _fonts(quarto_rendered["pdf"])
-    assert _figure_width_fraction(quarto_rendered["pdf"]) > 0.74
+    assert _figure_width_fraction(quarto_rendered["pdf"]) == pytest.approx(170 / 210, abs=0.015)
 
 
 @needs_quarto

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -192,6 +193,11 @@ def published_files(out: Path) -> dict[str, str]:
             continue
         if path.suffix == ".pdf":
             texts[str(path)] = pdf_text(path)
+        elif path.suffix == ".docx":   # the Word XML: text, alt texts, link targets
+            with zipfile.ZipFile(path) as archive:
+                texts[str(path)] = " ".join(archive.read(name).decode("utf-8")
+                                            for name in archive.namelist()
+                                            if name.endswith((".xml", ".rels")))
         elif path.suffix != ".png":
             texts[str(path)] = path.read_text(encoding="utf-8")
     return texts

@@ -102,8 +102,9 @@ def test_world_map_draws(tmp_path):
     figures.use_style()
     fig = figures.world_map(shown("country_counts", {"USA": 115, "FRA": 4, "NOR": 1}, 1),
                             world_boundaries())
-    path = figures.save(fig, tmp_path / "map.png")
-    assert path.read_bytes().startswith(b"\x89PNG")
+    paths = figures.save(fig, tmp_path, "map")
+    assert paths["png"].read_bytes().startswith(b"\x89PNG")
+    assert paths["pdf"].read_bytes().startswith(b"%PDF") and b"<svg" in paths["svg"].read_bytes()
 
 
 def test_figure_text_from_inputs_is_never_mathematics(tmp_path):

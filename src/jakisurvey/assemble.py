@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from .markdown import escape
-from .notebook import anchor, cell_options, recorded_keys, with_options
+from .notebook import FIGURE_KEY, anchor, cell_options, recorded_keys, with_options
 
 HIDDEN_TAGS = {"parameters", "injected-parameters"}
 PANEL = re.compile(r"^fig-1([a-d])$")
@@ -87,8 +87,10 @@ def for_rendering(book: nbformat.NotebookNode, numbers: dict[str, dict],
 
 
 def in_report_folder(cell: nbformat.NotebookNode) -> None:
-    """Links between notebook views, made relative to the report (one folder up)."""
+    """Links between notebook views, made relative to the report (one folder up); the figure
+    files a display carries stay in the section notebooks (the report embeds its PNG)."""
     for output in cell.get("outputs", []):
+        output.get("metadata", {}).pop(FIGURE_KEY, None)
         data = output.get("data", {})
         if "text/markdown" in data:
             text = "".join(data["text/markdown"])

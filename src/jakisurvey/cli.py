@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         options.say = lambda line: None
     out = pipeline.run(inputs(args), args.out, options)
-    print(f"Report in {out}: report.html, report.pdf, results.json")
+    print(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return 0
 
 

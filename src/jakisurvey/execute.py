@@ -4,7 +4,7 @@ Each worker starts one kernel of this Python and runs several notebooks in it, c
 kernel's namespace, figures and settings before each one, so imports are paid once per
 worker while every notebook starts from a clean state. An executed notebook is stored in
 the cache under a key of everything it was made from; the figures it wrote travel inside it
-(each saved figure is displayed with its file name), so a cached notebook restores them.
+(each saved figure is displayed with its files), so a cached notebook restores them.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from pathlib import Path, PurePosixPath
 
 from .cache import Cache, digest, software
 from .errors import SurveyError
-from .notebook import ANSI, COLLECTED, imported_modules, parameters_of
+from .notebook import ANSI, COLLECTED, FIGURE_KEY, imported_modules, parameters_of
 
 KERNEL = "python3"
-FIGURE_KEY = "jakisurvey"  # display metadata naming the file a figure was saved to
 RESET = """\
 import os as _os, sys as _sys
 if "matplotlib.pyplot" in _sys.modules:
@@ -132,17 +131,20 @@ def relative_paths(text: str | list, parameters: dict, ran_with: dict) -> str:
 
 
 def figures_of(nb: dict) -> dict[str, bytes]:
-    """The figure files a notebook wrote, from its displays: {relative path: PNG bytes}."""
+    """The figure files a notebook wrote, from its displays: {relative path: bytes}.
+
+    Each saved figure is displayed with its files (PDF, SVG, PNG) base64-encoded in the
+    display's metadata (figures.Shown).
+    """
     found = {}
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
-            metadata = output.get("metadata", {})  # IPython files an image's under its type
-            name = metadata.get("image/png", metadata).get(FIGURE_KEY, {}).get("file")
-            if name and "image/png" in output.get("data", {}):
+            files = output.get("metadata", {}).get(FIGURE_KEY, {}).get("files", {})
+            for name, data in files.items():
                 path = PurePosixPath(name)
-                if path.is_absolute() or ".." in path.parts:
+                if path.is_absolute() or ".." in path.parts or not path.parts:
                     raise SurveyError(f"notebook figure path {name!r} leaves the output folder")
-                found[name] = base64.b64decode(output["data"]["image/png"])
+                found[name] = base64.b64decode(data)
     return found
 
 

@@ -29,7 +29,7 @@ DEFAULT_DICTIONARY = PROJECT / "data" / "data_dictionary.csv"
 DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
-QUARTO_WRITES = ["report.html", "report.pdf", "report_files/*", "*.quarto_ipynb"]
+QUARTO_WRITES = ["report.html", "report.pdf", "report.docx", "report_files/*", "*.quarto_ipynb"]
 PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
 COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
 DISCLOSURE_FILE = "disclosure.json"   # the disclosure plan: every hidden cell and why
@@ -346,6 +346,7 @@ class Run:
         executed = [staging / "notebooks" / job.name for job in self.jobs]
         report = assemble(executed, self.checked.study.title, numbers, staging / "report.ipynb",
                           self.changes_cells(change))
+        self.revise(report, staging)
         if self.options.render:
             self.render_report(report, staging)
         else:  # `quarto render` renders this notebook itself, as the Quarto renderer would
@@ -354,6 +355,21 @@ class Run:
             from .render.quarto import quarto_notebook
 
             nbformat.write(quarto_notebook(nbformat.read(report, as_version=4)), report)
+
+    def revise(self, report: Path, staging: Path) -> None:
+        """changes.docx and changes.html, when this run replaces a report whose text, tables
+        or figures differ from the new one (render.revision)."""
+        from .render.revision import write_revision
+
+        old = self.out / "report.ipynb"
+        if not old.is_file():
+            return
+        start = time.perf_counter()
+        said = write_revision(old, report, staging, self.options.config)
+        for warning in said or []:
+            self.say(f"revision: {warning}")
+        if (staging / "changes.docx").is_file():
+            self.say(f"revision: changes.docx, changes.html in {time.perf_counter() - start:.1f} s")
 
     def view(self, path: Path, numbers: dict) -> None:
         """A notebook's HTML view (code and outputs, an anchor per cell)."""
@@ -374,13 +390,13 @@ class Run:
         self.cache.put("views", key, view, ".html")
 
     def render_report(self, report: Path, staging: Path) -> None:
-        """report.html and report.pdf from the report notebook."""
-        from .render import render_report
+        """report.html, report.pdf and report.docx from the report notebook."""
+        from .render import REPORT_FILES, render_report
 
         key = digest(report.read_text(encoding="utf-8"), self.config_text, self.versions,
                      software())
         entry = self.cache.get("render", key)
-        names = ("report.html", "report.pdf")
+        names = REPORT_FILES
         if entry is not None:
             self.say("render: report unchanged, from the cache")
             for name in names:
@@ -413,12 +429,14 @@ class Run:
         import nbformat
 
         from .changes import flipped_claims
+        from .render.revision import CHANGES_TAG
         from .tables import changes_section
 
         if self.previous is None:
             return []
-        return [nbformat.v4.new_markdown_cell("# Changes since the previous run\n\n"
-                                              + changes_section(change, flipped_claims(change)))]
+        text = "# Changes since the previous run\n\n" + changes_section(change, flipped_claims(change))
+        cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": [CHANGES_TAG]})
+        return [cell]   # (the tag keeps it out of changes.docx: what it lists changed anyway)
 
     def check(self) -> None:
         """Read and check the inputs (and the claims against them), saying how it went."""
@@ -497,7 +515,9 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
     if marker is None or not notebook.is_file():
         raise outdir.OutputError(f"{build} holds no report notebook of this tool; run "
                                  "`quarto render` at the project root")
-    made = [build / name for name in ("report.html", "report.pdf")]
+    from .render import REPORT_FILES
+
+    made = [build / name for name in REPORT_FILES]
     if not all(p.is_file() and p.stat().st_mtime >= notebook.stat().st_mtime for p in made):
         say(f"not every format was rendered (quarto preview?): {out} is left as it is; "
             "`quarto render` renders and publishes the whole report")
@@ -514,5 +534,5 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
     except BaseException:
         outdir.discard(staging)
         raise
-    say(f"Report in {out}: report.html, report.pdf, results.json")
+    say(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return out

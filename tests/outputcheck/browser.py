@@ -17,6 +17,11 @@ are made eager first); `check_all` loads several pages side by side, each in its
 non-local requests, every image with its natural size (0 = not decoded), every internal
 `#id` link and every link to a local file (existence, and the target id for a `#fragment`,
 found by parsing that file), the visible text, every table and figure, and the screenshot.
+
+`Browser(axe=find_axe())` also runs the axe-core accessibility engine (npm package `axe-core`,
+its `axe.min.js` injected into each page after it loaded; nothing is fetched) with its default
+rules (WCAG 2 A and AA and best practices) and keeps every violation in `PageCheck.violations`.
+`missing_axe()` says why it cannot run here (pass it to `outputcheck.require`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 REQUIRE_ENV = "JAKISURVEY_REQUIRE_TOOLS"
+# Where .ci/run installs axe-core (npm install --prefix), unless $JAKISURVEY_AXE names axe.min.js.
+AXE_PREFIX = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jakisurvey-npm"
+AXE_FILE = Path("node_modules") / "axe-core" / "axe.min.js"
+RUN_AXE = """axe.run(document, {resultTypes: ['violations']}).then(result =>
+  result.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.html.slice(0, 160))})))"""
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
 FLAGS = (
@@ -87,6 +98,21 @@ def find_chromium() -> str | None:
     return next((path for path in map(shutil.which, CANDIDATES) if path), None)
 
 
+def find_axe() -> Path | None:
+    """axe-core's axe.min.js: $JAKISURVEY_AXE, else where .ci/run installs it."""
+    explicit = os.environ.get("JAKISURVEY_AXE")
+    path = Path(explicit) if explicit else AXE_PREFIX / AXE_FILE
+    return path if path.is_file() else None
+
+
+def missing_axe() -> str | None:
+    """Why the accessibility checks cannot run here, or None when they can."""
+    if find_axe() is None:
+        return (f"axe-core not found ($JAKISURVEY_AXE, or `npm install --prefix {AXE_PREFIX} "
+                "axe-core@4.14.1`)")
+    return None
+
+
 def missing_browser() -> str | None:
     """Why the browser checks cannot run here, or None when they can."""
     if find_chromium() is None:
@@ -118,6 +144,20 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Violation:
+    """An axe-core rule a page breaks: the rule, its impact, and the elements that break it."""
+
+    rule: str
+    impact: str
+    help: str
+    nodes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (f"{self.rule} ({self.impact}, {len(self.nodes)} nodes): {self.help}; "
+                f"first: {self.nodes[0] if self.nodes else '-'}")
+
+
+@dataclass(frozen=True)
 class Figure:
     """A <figure>: its caption text and its images."""
 
@@ -140,6 +180,12 @@ class PageCheck:
     tables: list[list[list[str]]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     screenshot: Path | None = None
+    violations: list[Violation] | None = None   # None: axe-core did not run
+
+    @property
+    def violating_nodes(self) -> int:
+        """How many elements break an accessibility rule, over all rules."""
+        return sum(len(v.nodes) for v in self.violations or [])
 
     @property
     def captions(self) -> list[str]:
@@ -171,12 +217,15 @@ class _Tab:
 class Browser:
     """One headless Chromium process for many pages; each page is loaded in a new tab."""
 
-    def __init__(self, executable: str | None = None, timeout: float = 20.0) -> None:
-        """Start the browser (`executable` defaults to `find_chromium()`)."""
+    def __init__(self, executable: str | None = None, timeout: float = 20.0,
+                 axe: Path | None = None) -> None:
+        """Start the browser (`executable` defaults to `find_chromium()`); with `axe` (the path
+        of axe.min.js) every page checked is also audited for accessibility."""
         executable = executable or find_chromium()
         if executable is None:
             raise BrowserError(missing_browser())
         self.timeout = timeout
+        self._axe = axe.read_text(encoding="utf-8") if axe else None
         self._profile = tempfile.TemporaryDirectory(prefix="outputcheck-chromium-")
         self._ids: dict[Path, set[str]] = {}
         try:
@@ -200,9 +249,10 @@ class Browser:
         """Load `page` from disk, wait for it and its images, and report; save a PNG if asked."""
         return self.check_all([page], {page: screenshot} if screenshot else None)[0]
 
-    def check_all(self, pages: list[Path],
-                  screenshots: dict[Path, Path] | None = None) -> list[PageCheck]:
-        """Check several pages, loading them side by side in their own tabs (a report's handful)."""
+    def check_all(self, pages: list[Path], screenshots: dict[Path, Path] | None = None,
+                  audit: set[Path] | None = None) -> list[PageCheck]:
+        """Check several pages, loading them side by side in their own tabs (a report's handful);
+        with axe-core, audit those in `audit` (all of them by default)."""
         missing = [page for page in pages if not page.is_file()]
         if missing:
             raise FileNotFoundError(f"no such page: {', '.join(map(str, missing))}")
@@ -210,7 +260,9 @@ class Browser:
         try:
             for page in pages:
                 tabs.append(self._open(page.resolve()))
-            return [self._report(tab, (screenshots or {}).get(tab.page), deadline) for tab in tabs]
+            audited = {page.resolve() for page in (pages if audit is None else audit)}
+            return [self._report(tab, (screenshots or {}).get(tab.page), deadline,
+                                 tab.page in audited) for tab in tabs]
         finally:
             for tab in tabs:
                 self._devtools.call("Target.closeTarget", {"targetId": tab.target})
@@ -234,7 +286,8 @@ class Browser:
         tab.loader = navigated["loaderId"]
         return tab
 
-    def _report(self, tab: _Tab, screenshot: Path | None, deadline: float) -> PageCheck:
+    def _report(self, tab: _Tab, screenshot: Path | None, deadline: float,
+                audit: bool = True) -> PageCheck:
         """Wait for the tab's load event and images, then collect what it shows and did."""
         devtools = self._devtools
         devtools.wait_for(tab.session, deadline, f"the load event of {tab.page}", lambda event: (
@@ -242,6 +295,10 @@ class Browser:
             and event["params"]["loaderId"] == tab.loader))
         devtools.evaluate(WAIT_FOR_IMAGES, tab.session, deadline)
         result = self._result(tab.page, devtools.evaluate(COLLECT, tab.session, deadline))
+        if self._axe is not None and audit:
+            devtools.evaluate(self._axe + "\n;true", tab.session, deadline)
+            result.violations = [Violation(v["id"], v["impact"], v["help"], tuple(v["nodes"]))
+                                 for v in devtools.evaluate(RUN_AXE, tab.session, deadline)]
         if screenshot is not None:
             result.screenshot = _save_screenshot(devtools, tab.session, screenshot)
         _add_events(result, devtools.events.get(tab.session, []))

@@ -1,13 +1,14 @@
 """Render executed notebooks to HTML and PDF, with Quarto or with pandoc + Typst.
 
-- ``render_report``: the report (report.html, report.pdf) with the chosen renderer;
+- ``render_report``: the report (report.html, report.pdf, report.docx) with the chosen renderer;
 - ``render_notebook_view``: a code-included HTML view of one notebook (always pandoc);
 - ``choose_renderer`` / ``renderer_versions``: which renderer a run uses, and its versions;
 - ``quarto_notebook``: a notebook as Quarto must see it (for a ``quarto render`` outside
   ``render_report``).
 
 Modules: ``config`` (_quarto.yml), ``cells`` (notebook -> pandoc Markdown as Quarto would),
-``pandoc`` (HTML, Typst/PDF), ``quarto`` (staged ``quarto render``), ``views``.
+``pandoc`` (HTML, Typst/PDF, Word), ``quarto`` (staged ``quarto render``), ``views``,
+``revision`` (changes.docx and changes.html: the tracked changes between two reports).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import tempfile
 from pathlib import Path
 
 from ..notebook import ANSI
-from .config import RenderError, echo_default, format_options, load_config
+from .config import REPORT_FILES, RenderError, echo_default, format_options, load_config
 
-__all__ = ["ANSI", "RenderError", "choose_renderer", "quarto_notebook", "render_notebook_view",
-           "render_report", "renderer_versions"]
+__all__ = ["ANSI", "REPORT_FILES", "RenderError", "choose_renderer", "quarto_notebook",
+           "render_notebook_view", "render_report", "renderer_versions", "side_by_side"]
 
 QUARTO_HINT = (
     "quarto not on PATH; install it (pip install -e '.[quarto]', or conda install -c "
@@ -68,8 +69,8 @@ def renderer_versions(renderer: str) -> dict:
 
 
 def render_report(report_ipynb: Path, out_dir: Path, renderer: str, config: Path) -> list[str]:
-    """Write ``out_dir``/report.html and report.pdf from an executed notebook; return the
-    warnings the tools printed, for the caller to show.
+    """Write ``out_dir``/report.html, report.pdf and report.docx from an executed notebook;
+    return the warnings the tools printed, for the caller to show.
 
     ``config`` is the project's _quarto.yml (its ``format:``, ``execute: echo`` and ``lang``
     apply; its ``project:`` section does not).
@@ -83,16 +84,30 @@ def render_report(report_ipynb: Path, out_dir: Path, renderer: str, config: Path
 
 
 def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> list[str]:
-    """The report: pandoc's HTML and pandoc + typst's PDF, from the same Markdown."""
+    """The report: pandoc's HTML and Word and pandoc + typst's PDF, from the same Markdown."""
     import nbformat
 
     from .cells import notebook_markdown
-    from .pandoc import render_html, render_pdf
+    from .pandoc import render_docx, render_html, render_pdf
 
     nb = nbformat.read(report_ipynb, as_version=4)
     with tempfile.TemporaryDirectory(prefix="jakisurvey-render-") as tmp:
         work = Path(tmp)
         markdown = notebook_markdown(nb, work / "images", echo=echo_default(settings))
-        html = render_html(markdown, out_dir / "report.html", work, format_options(settings, "html"))
-        return html + render_pdf(markdown, out_dir / "report.pdf", work,
-                                 format_options(settings, "typst"))
+        return side_by_side(
+            lambda: render_html(markdown, out_dir / "report.html", work,
+                                format_options(settings, "html")),
+            lambda: render_pdf(markdown, out_dir / "report.pdf", work,
+                               format_options(settings, "typst")),
+            lambda: render_docx(markdown, out_dir / "report.docx", work,
+                                format_options(settings, "docx")))
+
+
+def side_by_side(*steps) -> list[str]:
+    """Run rendering steps (each a pandoc or typst process) in threads; their warnings in
+    order, or the first error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(steps)) as pool:
+        running = [pool.submit(step) for step in steps]
+        return [warning for future in running for warning in future.result()]

@@ -14,9 +14,12 @@ PANDOC_KEYS = {
     "html": ("lang", "toc", "toc-depth", "toc-title", "mainfont", "monofont", "fontsize"),
     "typst": ("lang", "papersize", "margin", "mainfont", "codefont", "fontsize", "toc",
               "toc-depth", "toc-title", "section-numbering", "include-in-header"),
+    "docx": ("lang", "toc", "toc-depth", "toc-title", "reference-doc", "filters"),
 }
+REPORT_FILES = ("report.html", "report.pdf", "report.docx")   # what rendering the report writes
 # Format keys naming files, relative to _quarto.yml's folder.
-PATH_KEYS = ("include-in-header", "include-before-body", "include-after-body", "css")
+PATH_KEYS = ("include-in-header", "include-before-body", "include-after-body", "css",
+             "reference-doc", "filters")
 
 
 class RenderError(SurveyError):
@@ -60,7 +63,7 @@ def _resolve(value: Any, folder: Path) -> Any:
 
 
 def format_options(config: dict, fmt: str) -> dict:
-    """Settings for format ``fmt`` (html, typst) that the pandoc renderer honours."""
+    """Settings for format ``fmt`` (html, typst, docx) that the pandoc renderer honours."""
     formats = config.get("format") if isinstance(config.get("format"), dict) else {}
     settings = formats.get(fmt) if isinstance(formats.get(fmt), dict) else {}
     return {k: v for k, v in {**config, **settings}.items() if k in PANDOC_KEYS[fmt]}

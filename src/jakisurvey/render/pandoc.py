@@ -1,4 +1,5 @@
-"""pandoc Markdown -> self-contained HTML, and -> Typst markup compiled to PDF by ``typst``."""
+"""pandoc Markdown -> self-contained HTML, -> Typst markup compiled to PDF by ``typst``, and
+-> Word (docx)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ _TYPST_META = ("lang", "papersize", "margin", "mainfont", "codefont", "fontsize"
                "section-numbering")
 
 
-def pandoc(markdown: str, args: list[str], workdir: Path) -> list[str]:
-    """Run the pandoc shipped with pypandoc on Markdown from stdin; return its warnings."""
+def pandoc(markdown: str, args: list[str], workdir: Path, reader: str = READER) -> list[str]:
+    """Run the pandoc shipped with pypandoc on Markdown (or `reader`'s format) from stdin, with
+    the renderer's Lua filter; return its warnings."""
     import pypandoc
 
-    cmd = [pypandoc.get_pandoc_path(), "--from", READER, "--columns=10000",
+    cmd = [pypandoc.get_pandoc_path(), "--from", reader, "--columns=10000",
            "--lua-filter", str(ASSETS / "pandoc.lua"), *args]
     proc = subprocess.run(cmd, input=markdown, text=True, capture_output=True, cwd=workdir)
     if remote := re.search(r"^remote resources: (.*)$", proc.stderr, re.M):
@@ -39,18 +41,22 @@ def pandoc(markdown: str, args: list[str], workdir: Path) -> list[str]:
 
 
 def render_html(markdown: str, out: Path, resource_dir: Path, options: dict,
-                pagetitle: str | None = None) -> list[str]:
-    """Write a self-contained HTML page (no scripts, no remote resources); return warnings."""
+                pagetitle: str | None = None, reader: str = READER) -> list[str]:
+    """Write a self-contained HTML page (no scripts, no remote resources); return warnings.
+
+    Code is highlighted in colours that meet WCAG's contrast ratio (assets/highlight.theme:
+    pandoc's pygments style, darkened where it did not)."""
     style = resource_dir / "style.html"
     css = (ASSETS / "pandoc.css").read_text(encoding="utf-8")
     style.write_text(f"<style>\n{_font_css(options)}{css}</style>\n", encoding="utf-8")
     args = ["--to", "html5", "--standalone", "--embed-resources",
+            "--syntax-highlighting", str(ASSETS / "highlight.theme"),
             "--metadata", "document-css=false", f"--resource-path={resource_dir.resolve()}",
             "--include-in-header", str(style),
             *_meta("lang", options.get("lang")), *_meta("pagetitle", pagetitle),
             *_toc_args(options), "--output", str(out.resolve())]
     out.parent.mkdir(parents=True, exist_ok=True)
-    return pandoc(markdown, args, resource_dir)
+    return pandoc(markdown, args, resource_dir, reader)
 
 
 def render_pdf(markdown: str, out: Path, resource_dir: Path, options: dict) -> list[str]:
@@ -66,6 +72,25 @@ def render_pdf(markdown: str, out: Path, resource_dir: Path, options: dict) -> l
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
     return warnings + [f"typst: {getattr(w, 'message', w)}" for w in compiled]
+
+
+def render_docx(markdown: str, out: Path, resource_dir: Path, options: dict,
+                reader: str = READER) -> list[str]:
+    """Write a Word document with _quarto.yml's docx settings (reference document, Lua filters,
+    table of contents); return pandoc's warnings."""
+    files = {"reference-doc": options.get("reference-doc"), "filters": options.get("filters")}
+    for key, value in files.items():
+        for path in value if isinstance(value, list) else [value] if value else []:
+            if not Path(str(path)).is_file():
+                raise RenderError(f"_quarto.yml: format: docx: {key}: {path} not found")
+    filters = files["filters"] if isinstance(files["filters"], list) else [files["filters"]]
+    args = ["--to", "docx", f"--resource-path={resource_dir.resolve()}",
+            *(["--reference-doc", str(files["reference-doc"])] if files["reference-doc"] else []),
+            *[a for path in filters if path for a in ("--lua-filter", str(path))],
+            *_meta("lang", options.get("lang")), *_toc_args(options),
+            "--output", str(out.resolve())]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return pandoc(markdown, args, resource_dir, reader)
 
 
 def markdown_to_typst(markdown: str, workdir: Path, options: dict) -> tuple[str, list[str]]:

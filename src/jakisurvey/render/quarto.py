@@ -14,10 +14,11 @@ import yaml
 
 from ..markdown import escape
 from ..notebook import ANSI, OptionsError, cell_options, checked_id, with_options
-from .config import RenderError, staged_config
+from .config import REPORT_FILES, RenderError, staged_config
 
 NOTEBOOK = "report.ipynb"
 CROSSREF_PREFIXES = ("fig-", "tbl-")  # labels Quarto keeps in Typst itself
+ESCAPED_CAPTIONS = "quarto-escaped-captions"   # notebook metadata: fig-cap escaped for Quarto
 # What a browser would fetch: src/href of resource tags, CSS @import and url() (also inside
 # URL-encoded data: stylesheets, which is how an embedded theme's @import survives).
 _REMOTE = re.compile(
@@ -27,7 +28,8 @@ _REMOTE = re.compile(
 
 
 def render_with_quarto(report_ipynb: Path, out_dir: Path, config: dict) -> list[str]:
-    """Write ``out_dir``/report.html and report.pdf with Quarto; return Quarto's warnings.
+    """Write ``out_dir``/report.html, report.pdf and report.docx with Quarto; return Quarto's
+    warnings.
 
     The notebook is rendered from a temporary project next to it (removed afterwards) whose
     ``_quarto.yml`` is ``config`` without its project hooks, so nothing is executed.
@@ -46,7 +48,7 @@ def render_with_quarto(report_ipynb: Path, out_dir: Path, config: dict) -> list[
             raise RenderError("Quarto's HTML loads remote resources (it must open offline): "
                               + ", ".join(sorted(set(remote))))
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("report.html", "report.pdf"):
+        for name in REPORT_FILES:
             shutil.move(stage / name, out_dir / name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -60,6 +62,9 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
       would become a link): it is backslash-escaped.
     - Quarto's Typst output drops the labels of cells (but fig-/tbl- ones): a Typst-only anchor
       before each labelled cell keeps links to ``#<label>`` working in the PDF.
+
+    Its metadata says so (``jakisurvey: quarto-escaped-captions``), for the revision to read
+    the captions back.
     """
     cells = []
     for index, cell in enumerate(nb.cells):
@@ -76,7 +81,9 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 anchor = f'```{{=typst}}\n#metadata("{label}") <{label}>\n```'
                 cells.append(nbformat.v4.new_markdown_cell(anchor, id=f"typst-{cell.id}"))
         cells.append(cell)
-    return nbformat.from_dict({**nb, "cells": cells})
+    metadata = {**nb.metadata, "jakisurvey": {**nb.metadata.get("jakisurvey", {}),
+                                              ESCAPED_CAPTIONS: True}}
+    return nbformat.from_dict({**nb, "cells": cells, "metadata": metadata})
 
 
 def remote_resources(html: str) -> list[str]:
