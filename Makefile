@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup report test synth benchmark clean
+.PHONY: setup report test test-fast synth benchmark clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,10 @@ report: setup
 
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# The tests that need no kernel, browser or renderer (under 30 s): for working on the code.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 synth: setup
 	$(BIN)/jakisurvey synth --n 229 --seed 20250301 --out data/synthetic/records.csv --force

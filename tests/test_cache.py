@@ -15,7 +15,8 @@ from jakisurvey import cache, execute
 from jakisurvey.cache import Cache
 from jakisurvey.notebook import parameters_of
 
-from conftest import ROOT, bundled_inputs, tool_path
+from helpers import ROOT, bundled_inputs, tool_path
+
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PARAMETERS = {"records": "../../data/synthetic/records.csv", "output": ".."}

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import STUDY
 from jakisurvey import stats
 from jakisurvey.cherries import STUDY_KEYS, cherries, complete_column, item_nonresponse
 from jakisurvey.errors import StudyError
 from jakisurvey.study import load_study
+
+from helpers import STUDY
 
 USER = {"jaki_used": 1}
 RECORDS = [

@@ -20,10 +20,8 @@ from jakisurvey.privacy import IMPLIED, SMALL, SUPPRESSED, WITHHELD, count_cells
 from jakisurvey.study import load_study
 from jakisurvey.subgroups import holm
 
-from conftest import STUDY, bundled_inputs, jakisurvey
-from test_report import pdf_text, text_of
+from helpers import MIN_CELL, STUDY, bundled_inputs, check_report, jakisurvey, regions_of, text_of
 
-MIN_CELL = 5
 
 
 def share(n: int, N: int) -> dict:
@@ -103,80 +101,6 @@ def test_holm_is_over_the_published_tests_only(survey_of):
 
 # ------------------------------------------------------------------ the checker
 
-def value_at(results: dict, path: str):
-    """The published value at a privacy path (list entries by code, measure, key, question)."""
-    from jakisurvey.privacy import item_key
-
-    value = results
-    for name in path.split("."):
-        if isinstance(value, list):
-            value = next(v for i, v in enumerate(value) if item_key(v, i) == name)
-        else:
-            value = value[name]
-    return value
-
-
-def published_hidden(public: dict, exact: dict) -> dict[str, str]:
-    """What a reader sees hidden in a published results.json: '<k' small, 'x' complementary,
-    and the scores and bounds left out (null) where the exact one exists."""
-    hidden = {}
-    for key, value in exact.items():
-        for path, _ in count_cells(key, value).items():
-            shown = value_at(public, path)
-            if isinstance(shown, str):
-                hidden[path] = SMALL if shown.startswith("<") else SUPPRESSED
-    for key in ("barrier_ranking", "indication_ranking"):
-        for item in public.get(key, []):
-            for name in ("borda", "mean_position"):
-                if item.get(name) is None:
-                    hidden[f"{key}.{item['code']}.{name}"] = WITHHELD
-    for key in ("patients_lower_bound", "patients_upper_bound"):
-        if public.get(key) is None and exact.get(key) is not None:
-            hidden[key] = WITHHELD
-    return hidden
-
-
-def check_report(out: Path, codebook: Codebook, regions: dict[str, str]) -> list[str]:
-    """Every way found to learn a small count from the published files (empty: none)."""
-    public = json.loads((out / "results.json").read_text())
-    exact = json.loads((out / "private" / "results.json").read_text())
-    plan = json.loads((out / "disclosure.json").read_text())["hidden"]
-    problems = []
-    implied_values = set()
-    for key, value in exact.items():      # 1. no small count published, but those implied
-        for path in count_cells(key, value):
-            n = value_at(public, path)
-            if isinstance(n, int) and 0 < n < MIN_CELL:
-                if plan.get(path) != IMPLIED:
-                    problems.append(f"{path} = {n} published")
-                implied_values.add(n)
-    model = disclosure.model_of(exact, codebook, regions)   # 2. linear recovery, from what
-    hidden = {c: why for c, why in published_hidden(public, exact).items()   # is published
-              if c in model.values}
-    problems += [f"{c} worked out" for c in disclosure.disclosed(model, hidden, MIN_CELL)]
-    for grouping, found in public["subgroups"].items():     # 3. statistics
-        for test in found["tests"]:
-            cells = [found["measures"][test["measure"]][g] for g in found["groups"]]
-            if test["statistic"] is None:
-                continue
-            if not all(isinstance(c[k], int) for c in cells for k in ("n", "N")):
-                problems.append(f"{grouping} {test['measure']}: a statistic over hidden cells")
-                continue
-            table = [[c["n"], c["N"] - c["n"]] for c in cells if c["N"]]
-            assert chi2_contingency(table, correction=False).statistic == \
-                pytest.approx(test["statistic"])
-    texts = {"report.html": text_of((out / "report.html").read_text(encoding="utf-8")),
-             "report.pdf": pdf_text(out / "report.pdf"), "changes.json":
-             (out / "changes.json").read_text(), "report.ipynb": (out / "report.ipynb").read_text()}
-    for view in (out / "notebooks").glob("*.html"):
-        texts[view.name] = text_of(view.read_text(encoding="utf-8"))
-    for name, text in texts.items():      # 4. n/N in every published text
-        for n, N in re.findall(r"\b(\d+)/(\d+)\)", text):
-            for v in (int(n), int(N)):
-                if 0 < v < MIN_CELL and v not in implied_values:
-                    problems.append(f"{name}: {n}/{N}")
-    return sorted(set(problems))
-
 
 @pytest.fixture(scope="module")
 def suppressed(pandoc_report, tmp_path_factory) -> Path:
@@ -191,12 +115,6 @@ def suppressed(pandoc_report, tmp_path_factory) -> Path:
                       "--renderer", "pandoc")
     assert done.returncode == 0, done.stderr
     return project / "_output"
-
-
-def regions_of(out: Path, resolver) -> dict[str, str]:
-    """The region of each country code of a report."""
-    exact = json.loads((out / "private" / "results.json").read_text())
-    return {c: resolver.region(c) if c != "Unknown" else "Unknown" for c in exact["country_counts"]}
 
 
 def test_nothing_small_can_be_learnt_from_the_bundled_report(suppressed, codebook, resolver):

@@ -7,9 +7,13 @@ import json
 import re
 
 import nbformat
+import pytest
 import yaml
 
-from conftest import bundled_inputs, jakisurvey, project_copy
+from helpers import bundled_inputs, jakisurvey, project_copy
+
+pytestmark = pytest.mark.slow   # runs a report
+
 
 DECLARATION = '''    Measure("trainees", "Paediatric rheumatology trainees", SHARE, "stats.coded_share",
             fields=(("role", CODED),)),

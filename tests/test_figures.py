@@ -18,9 +18,10 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import DICTIONARY, RECORDS, STUDY
 from jakisurvey import figures
 from matplotlib.text import Text
+
+from helpers import DICTIONARY, RECORDS, STUDY
 
 MM_PER_IN = 25.4
 WIDTHS_MM = (85.0, 170.0)

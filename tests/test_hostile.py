@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DATA, DICTIONARY, STUDY, jakisurvey
 from outputcheck.docx import Paragraph, read_docx
-from test_report import assert_absent, pdf_text, private_strings, text_of
+from helpers import (DATA, DICTIONARY, STUDY, assert_absent, check_report, jakisurvey, pdf_text,
+                     private_strings, regions_of, text_of)
 
 MARKER = "PLANTED-MARKER-7f3a"
 MIN_CELL = 5
@@ -251,7 +251,6 @@ def test_the_update_is_a_tracked_changes_revision(hostile):
 
 def test_nothing_small_can_be_learnt_from_the_stress_report(hostile, resolver):
     from jakisurvey.codebook import Codebook
-    from test_disclosure import check_report, regions_of
 
     book = Codebook.from_csv(hostile["dictionary"])
     assert check_report(hostile["out"], book, regions_of(hostile["out"], resolver)) == []

@@ -13,7 +13,8 @@ from jakisurvey.cli import main
 from jakisurvey.notebook import (RECORD_CALL, cells_of, producers, section_notebooks, source_of,
                                  where)
 
-from conftest import DICTIONARY, ROOT, STUDY
+from helpers import ROOT, STUDY
+
 
 SOURCES = {path.stem: path for path in section_notebooks(ROOT / "notebooks")}
 

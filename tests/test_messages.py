@@ -12,7 +12,8 @@ from jakisurvey import cli, pipeline
 from jakisurvey.cli import LISTED_PER_RULE, listed
 from jakisurvey.load import Problem
 
-from conftest import DATA, DICTIONARY, RECORDS, STUDY
+from helpers import DATA, DICTIONARY, RECORDS, STUDY
+
 
 
 def run(capsys, *args: str) -> tuple[int, str]:

@@ -14,7 +14,11 @@ import papermill
 
 from jakisurvey import execute
 
-from conftest import ROOT
+from helpers import ROOT
+import pytest
+
+pytestmark = pytest.mark.slow   # runs the notebooks in kernels
+
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NOT_FOR_NOTEBOOKS = ("jakisurvey.pipeline", "jakisurvey.render", "jakisurvey.execute",

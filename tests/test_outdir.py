@@ -14,7 +14,8 @@ import pytest
 from jakisurvey import outdir
 from jakisurvey.outdir import OutputError
 
-from conftest import ROOT
+from helpers import ROOT
+
 
 
 def inputs_in(folder: Path) -> list[Path]:

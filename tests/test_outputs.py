@@ -20,11 +20,11 @@ import pytest
 import yaml
 from PIL import Image as PILImage
 
-from conftest import ROOT
 from outputcheck import browser as browsercheck
 from outputcheck import pdf as pdfcheck
 from outputcheck import require
 from outputcheck.docx import read_docx
+from helpers import ROOT, need
 
 # The four panels of the paper's Figure 1: each must be one figure whose caption starts so.
 PANEL_CAPTIONS = ["Figure 1A:", "Figure 1B:", "Figure 1C:", "Figure 1D:"]
@@ -38,7 +38,7 @@ MARGINS = pdfcheck.Margins.from_quarto(ROOT / "_quarto.yml")
 def report_dir(request, report_dirs) -> Path:
     """One renderer's output folder; a renderer not installed here is a skip, not a pass."""
     if request.param not in report_dirs:
-        pytest.skip(f"{request.param} is not installed: quarto is not on PATH")
+        need(request.param)
     return report_dirs[request.param]
 
 

@@ -6,7 +6,8 @@ from jakisurvey.privacy import Gate
 from jakisurvey import claims, definitions as d, results, stats
 from jakisurvey.study import load_study
 
-from conftest import STUDY
+from helpers import STUDY
+
 
 SHARE = {"n": 2, "N": 40, "pct": 0.05, "ci_low": 0.01, "ci_high": 0.16}
 

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import ROOT
+from helpers import ROOT
+
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PARAMETERS = {"records", "dictionary", "study", "output", "disclosure"}

@@ -10,9 +10,8 @@ import json
 import re
 import subprocess
 
-from conftest import ROOT
 from outputcheck.docx import read_docx
-from test_render import assert_same_text, pdf_text, visible_text
+from helpers import ROOT, assert_same_text, reading_text, visible_text
 
 
 def test_quarto_render_at_the_root_writes_the_report(quarto_project):
@@ -46,7 +45,7 @@ def test_both_renderers_give_the_same_report(quarto_report, pandoc_report):
     assert_same_text(visible_text((pandoc_report / "report.html").read_text(encoding="utf-8")),
                      visible_text((quarto_report / "report.html").read_text(encoding="utf-8")),
                      "HTML")
-    assert_same_text(pdf_text(pandoc_report / "report.pdf"), pdf_text(quarto_report / "report.pdf"),
+    assert_same_text(reading_text(pandoc_report / "report.pdf"), reading_text(quarto_report / "report.pdf"),
                      "PDF")
 
 

@@ -24,9 +24,12 @@ from jakisurvey import notebook, render
 from jakisurvey.markdown import escape
 from jakisurvey.render import cells, config, pandoc, quarto
 
+from helpers import assert_same_text, need, reading_text, visible_text
+
+pytestmark = pytest.mark.slow   # runs the renderers
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_quarto.yml"
-needs_quarto = pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH")
 # The one warning the Quarto 1.10 build of ../shared/quarto prints (the README explains it).
 KNOWN_QUARTO_WARNINGS = re.compile(r"^WARN: typst-gather analyze failed")
 
@@ -93,92 +96,6 @@ def sample_notebook(caption: str = CAPTION) -> nbformat.NotebookNode:
                                                "language_info": {"name": "python"}})
 
 
-class _Visible(HTMLParser):
-    """Text a reader sees in the body of a page: no scripts, styles or table of contents."""
-
-    HIDDEN = {"head", "script", "style", "nav", "title", "button"}
-    VOID = {"br", "img", "meta", "link", "hr", "input", "col", "source", "wbr"}
-    INLINE = {"a", "span", "strong", "em", "code", "b", "i", "sub", "sup", "small", "abbr"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.open: list[str] = []
-        self.hidden = 0
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.VOID:
-            return
-        self.open.append(tag)
-        self.hidden += tag in self.HIDDEN
-        if tag not in self.INLINE:
-            self.text.append(" ")
-
-    def handle_endtag(self, tag):
-        while self.open:
-            closed = self.open.pop()
-            self.hidden -= closed in self.HIDDEN
-            if closed == tag:
-                break
-        if tag not in self.INLINE:
-            self.text.append(" ")
-
-    def handle_data(self, data):
-        if not self.hidden:
-            self.text.append(data)
-
-
-def visible_text(html: str) -> str:
-    """The visible text of an HTML page, whitespace collapsed (renderer markup ignored)."""
-    parser = _Visible()
-    parser.feed(html)
-    return " ".join("".join(parser.text).split())
-
-
-def _content_text(page) -> str:
-    """A page's text outside artifacts: Typst marks page numbers, table headers it repeats on a
-    new page and table-of-contents leaders as artifacts (tagged PDF), so they are left out."""
-    artifact: list[bool] = []
-    text: list[str] = []
-
-    def operator(op, args, cm, tm):
-        if op in (b"BDC", b"BMC"):
-            artifact.append(bool(args) and args[0] == "/Artifact")
-        elif op == b"EMC" and artifact:
-            artifact.pop()
-
-    def shown(piece, cm, tm, font, size):
-        if not any(artifact):
-            text.append(piece)
-
-    page.extract_text(visitor_operand_before=operator, visitor_text=shown)
-    return "".join(text)
-
-
-def pdf_text(path: Path) -> str:
-    """The text of a PDF as a reader sees it, without what depends on pagination.
-
-    Artifacts (page numbers, repeated table headers, leaders), the page numbers of the table of
-    contents and icon glyphs (private-use characters) are dropped; words hyphenated at a line
-    end are joined; whitespace is collapsed.
-    """
-    lines = "\n".join(_content_text(page) for page in PdfReader(path).pages).splitlines()
-    text = "\n".join(re.sub(r"\s{2,}\d+$", "", line) for line in lines)  # "Summary  1"
-    text = re.sub("[\ue000-\uf8ff]", "", re.sub("\xad\n", "", text).replace("\xad", "-"))
-    return " ".join(text.split())
-
-
-def assert_same_text(left: str, right: str, what: str) -> None:
-    """Equal up to whitespace and hyphens (line breaking differs between renderers)."""
-    a, b = (re.sub(r"[\s\-]", "", text) for text in (left, right))
-    if a != b:
-        block = next(m for m in difflib.SequenceMatcher(None, a, b, autojunk=False)
-                     .get_opcodes() if m[0] != "equal")
-        _, i1, i2, j1, j2 = block
-        pytest.fail(f"{what} differ: pandoc {a[max(0, i1 - 40):i2 + 40]!r}\n"
-                    f"                  quarto {b[max(0, j1 - 40):j2 + 40]!r}")
-
-
 def _fonts(pdf: Path) -> set[str]:
     """Names of the fonts embedded in a PDF, without subset prefix and encoding suffix."""
     return {re.sub(r"^/([A-Z]{6}\+)?|-Identity-H$", "", str(font["/BaseFont"]))
@@ -187,8 +104,7 @@ def _fonts(pdf: Path) -> set[str]:
 
 def _figure_width_fraction(pdf: Path) -> float:
     """Width of the widest blue run on the first page, as a fraction of the page width."""
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    need("pdftoppm")
     png = subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "30", "-png", str(pdf)],
                          capture_output=True, check=True).stdout
     page = Image.open(io.BytesIO(png)).convert("RGB")
@@ -220,8 +136,7 @@ def rendered(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def quarto_rendered(tmp_path_factory) -> dict:
     """The sample rendered by Quarto."""
-    if shutil.which("quarto") is None:
-        pytest.skip("quarto is not on PATH")
+    need("quarto")
     return _render(sample_notebook(), tmp_path_factory.mktemp("quarto"), "quarto")
 
 
@@ -284,7 +199,7 @@ def test_captions_and_alt_text_are_literal_text(tmp_path):
                                          tmp_path, {})
     caption = re.search(r"caption: \[\s*(.*?)\s*\]\s*\)", source, re.S)[1]
     assert "#link" not in caption and "#emph" not in caption and "$x$" not in caption
-    text = pdf_text(tmp_path / "report.pdf")
+    text = reading_text(tmp_path / "report.pdf")
     assert 'Figure 9: <b>bold</b> & *star* $x$ [x](javascript:alert(1)) "q"' in text
 
 
@@ -355,7 +270,7 @@ def test_remote_resources_are_found_in_embedded_stylesheets():
 
 
 def test_pdf(rendered):
-    text = pdf_text(rendered["pdf"])
+    text = reading_text(rendered["pdf"])
     assert f"{TITLE} Table of contents Summary Geography Summary Follow @CARRA_Org." in text
     assert "Warning Synthetic data. Not the study's records." in text.replace("’", "'")
     assert "Claim Published Reproduced Respondents 229 229 Response rate 18% 18% (229/1272)" in text
@@ -463,8 +378,7 @@ def test_renderer_versions_come_from_the_tools():
     assert render.renderer_versions("pandoc") is versions  # asked once per process
 
 
-@needs_quarto
-def test_quarto_version():
+def test_quarto_version(quarto_command):
     assert re.fullmatch(r"\{'renderer': 'quarto', 'quarto': '\d+\.\d+\.\d+'\}",
                         str(render.renderer_versions("quarto")))
 
@@ -472,7 +386,6 @@ def test_quarto_version():
 # ------------------------------------------------------------------- Quarto
 
 
-@needs_quarto
 def test_quarto_report(quarto_rendered):
     html = quarto_rendered["html"]
     assert quarto_rendered["left"] == ["out", "report.ipynb"]  # no _quarto.yml, .quarto, ...
@@ -489,16 +402,14 @@ def test_quarto_report(quarto_rendered):
     assert _figure_width_fraction(quarto_rendered["pdf"]) == pytest.approx(170 / 210, abs=0.015)
 
 
-@needs_quarto
 def test_both_renderers_give_the_same_report(rendered, quarto_rendered):
     assert_same_text(visible_text(rendered["html"]), visible_text(quarto_rendered["html"]), "HTML")
-    assert_same_text(pdf_text(rendered["pdf"]), pdf_text(quarto_rendered["pdf"]), "PDF")
+    assert_same_text(reading_text(rendered["pdf"]), reading_text(quarto_rendered["pdf"]), "PDF")
 
 
-@needs_quarto
 def test_parity_check_catches_a_dropped_caption(quarto_rendered, tmp_path):
     broken = _render(sample_notebook(caption=""), tmp_path, "pandoc")
-    for kind, text in (("HTML", visible_text), ("PDF", pdf_text)):
+    for kind, text in (("HTML", visible_text), ("PDF", reading_text)):
         with pytest.raises(pytest.fail.Exception, match=f"{kind} differ: pandoc .*\n.*quarto .*"
                            "Figure1A:Respondentspercountry"):
             assert_same_text(text(broken[kind.lower()]), text(quarto_rendered[kind.lower()]), kind)

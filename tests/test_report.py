@@ -22,7 +22,11 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from conftest import DICTIONARY, RECORDS, ROOT, STUDY, bundled_inputs, jakisurvey, tool_path
+from jakisurvey.study import load_study
+
+from helpers import (DICTIONARY, RECORDS, ROOT, STUDY, assert_absent, bundled_inputs, digest,
+                     jakisurvey, pdf_text, private_strings, squeezed, text_of, tool_path)
+
 
 FIGURE_PANELS = ["Figure 1A: Respondents per country", "Figure 1B: Indications for starting",
                  "Figure 1C: Systemic JAKi respondents would consider",
@@ -43,38 +47,6 @@ COMPUTATIONS = {
     "barrier_ranking": ('stats.ranking_table(survey, "barrier")', "Lack of clinical data"),
     "indication_ranking": ('stats.ranking_table(survey, "indication")', "Refractory skin disease"),
 }
-
-
-def digest(path: Path) -> str:
-    """SHA-256 of a file."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def text_of(page: str) -> str:
-    """Visible text of an HTML page, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def squeezed(text: str) -> str:
-    """Text without any whitespace (syntax highlighting splits code at will)."""
-    return re.sub(r"\s+", "", text)
-
-
-def pdf_text(path: Path) -> str:
-    """A PDF's text, whitespace collapsed (Typst's hyphens are extracted as soft hyphens)."""
-    return extracted(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=32)
-def extracted(path: str, changed: int) -> str:
-    """A PDF's text by poppler's pdftotext where installed (fast), else pypdf."""
-    tool = shutil.which("pdftotext")
-    if tool:
-        text = subprocess.run([tool, "-enc", "UTF-8", path, "-"], capture_output=True,
-                              text=True, check=True).stdout
-    else:
-        text = " ".join(p.extract_text() for p in PdfReader(path).pages)
-    return " ".join(text.replace("\xad", "-").split())
 
 
 def test_every_results_key_is_recorded_by_exactly_one_cell(pandoc_report):
@@ -129,7 +101,8 @@ def test_results_json_contract_and_claims(pandoc_report):
 def test_html_is_self_contained_and_complete(pandoc_report):
     page = (pandoc_report / "report.html").read_text(encoding="utf-8")
     text = text_of(page)
-    for wanted in SECTIONS + FIGURE_PANELS + ["10 of 10", "Synthetic data",
+    claims = len(load_study(STUDY).claims)   # every claim of the study file reproduced
+    for wanted in SECTIONS + FIGURE_PANELS + [f"{claims} of {claims}", "Synthetic data",
                                               "Lack of clinical data", "Natural Earth 1:110m",
                                               "18% (229/1272)", "77% (114/148)",
                                               "95% CI 70–83%"]:
@@ -183,46 +156,6 @@ def test_every_table_and_figure_links_to_its_cell(pandoc_report):
     for target in set(links):
         name, _, anchor = target.partition("#")
         assert f'id="{anchor}"' in (pandoc_report / name).read_text(encoding="utf-8"), target
-
-
-def published_files(out: Path) -> dict[str, str]:
-    """The text of every output file outside private/ (PDF text extracted)."""
-    texts = {}
-    for path in out.rglob("*"):
-        if not path.is_file() or "private" in path.relative_to(out).parts:
-            continue
-        if path.suffix == ".pdf":
-            texts[str(path)] = pdf_text(path)
-        elif path.suffix == ".docx":   # the Word XML: text, alt texts, link targets
-            with zipfile.ZipFile(path) as archive:
-                texts[str(path)] = " ".join(archive.read(name).decode("utf-8")
-                                            for name in archive.namelist()
-                                            if name.endswith((".xml", ".rels")))
-        elif path.suffix != ".png":
-            texts[str(path)] = path.read_text(encoding="utf-8")
-    return texts
-
-
-def assert_absent(out: Path, secrets: list[str]) -> None:
-    """None of these strings appears as a word in any published output."""
-    assert secrets
-    blobs = re.compile(r"[A-Za-z0-9+/=\\n]{400,}")  # embedded images: nothing to find in them
-    words = "|".join(re.escape(s) for s in sorted(set(secrets), key=len, reverse=True))
-    pattern = re.compile(rf"(?<![\w-])(?:{words})(?![\w-])")
-    for path, text in published_files(out).items():
-        found = pattern.search(blobs.sub(" ", text))
-        assert not found, f"{path} contains {found.group(0)!r}"
-
-
-def private_strings(records: Path) -> list[str]:
-    """Record ids, free-text comments and timestamps of an export: none may reach the report."""
-    with records.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    found = [row["record_id"] for row in rows]
-    found += [line.strip() for row in rows for line in row["comments"].splitlines()
-              if len(line.strip()) >= 8]
-    found += [row["redcap_survey_identifier"] for row in rows if row["redcap_survey_identifier"]]
-    return found + [row["jaki_survey_timestamp"] for row in rows if row["jaki_survey_timestamp"]]
 
 
 def test_no_identifiers_or_free_text_leak(pandoc_report):

@@ -11,10 +11,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 from PIL import Image
 
-from conftest import ROOT
 from jakisurvey.render import quarto
 from jakisurvey.render.revision import CHANGES_TAG, write_revision
 from outputcheck.docx import read_docx
+from helpers import ROOT
+
+pytestmark = pytest.mark.slow   # runs pandoc
 
 CONFIG = ROOT / "_quarto.yml"
 

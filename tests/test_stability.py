@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import RECORDS, STUDY
 from jakisurvey import figures, stats
 from jakisurvey.privacy import Published
 from jakisurvey.errors import StudyError
@@ -14,6 +13,8 @@ from jakisurvey.stability import (alternative_scorings, borda_order, patterns, r
                                   ranking_stability, scores)
 from jakisurvey.study import DEFAULT_RESAMPLES, DEFAULT_SEED, load_study
 from jakisurvey.survey import load_survey
+
+from helpers import RECORDS, STUDY
 
 
 def ranks(*codes):

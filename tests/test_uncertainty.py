@@ -9,10 +9,11 @@ import pytest
 import yaml
 from statsmodels.stats.proportion import proportion_confint
 
-from conftest import STUDY
 from jakisurvey import stats
 from jakisurvey.errors import StudyError
 from jakisurvey.study import load_study
+
+from helpers import STUDY
 
 
 @pytest.mark.parametrize("n, N", [(0, 1), (0, 10), (1, 8), (114, 148), (25, 148), (229, 1272),

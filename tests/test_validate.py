@@ -21,13 +21,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DATA, DICTIONARY, RECORDS, ROOT, STUDY, write_csv
 from jakisurvey.cli import main
 from jakisurvey.codebook import Codebook
 from jakisurvey.errors import DictionaryError, StudyError
 from jakisurvey.load import InputError, Problem, read_export
 from jakisurvey.results import data_quality
 from jakisurvey.study import load_study
+
+from helpers import DATA, DICTIONARY, RECORDS, ROOT, STUDY, write_csv
 
 FIXTURES = ROOT / "tests" / "fixtures"
 BAD = FIXTURES / "bad"
