@@ -154,3 +154,12 @@ def test_modules_import_downward_only():
                     if name and layer_of(name) > layer_of(module):
                         upward.append(f"{module} imports {name}")
     assert upward == []
+
+
+def test_a_whole_number_the_gate_does_not_know_is_refused():
+    """Deny by default: a number in a new table must be a count the gate knows, or declared to
+    count no one; otherwise it could leave unsuppressed."""
+    with pytest.raises(results.ResultError, match="'response_rate_range.users'"):
+        results.values_of("response_rate_range", {"low": {"n": 1, "N": 2}, "users": 4})
+    assert results.values_of("ranking_stability.barrier", {"seed": 7, "resamples": 10,
+                                                           "top_k": 2, "items": []})

@@ -243,9 +243,12 @@ class Run:
             write_json(as_file(self.plan, min_cell), staging / DISCLOSURE_FILE)
             if any(why != SMALL for why in self.plan.values()):
                 exact = self.notebooks(staging, numbers, self.plan, views=True)
-            elif min_cell > 1:
-                for job in self.jobs:
-                    self.view(staging / "notebooks" / job.name, numbers)
+            elif min_cell > 1:   # the first pass is the published one: its views, side by side
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(self.options.jobs) as views:
+                    list(views.map(lambda job: self.view(staging / "notebooks" / job.name,
+                                                         numbers), self.jobs))
         finally:
             if self.pool is not None:
                 self.pool.close()

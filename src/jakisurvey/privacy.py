@@ -36,6 +36,10 @@ POSITION = re.compile(r"^position_\d+$")
 DERIVED = ("pct", "ci_low", "ci_high")
 STATISTICS = ("statistic", "p", "p_holm", "p_fisher_mc", "min_expected")
 NOT_WALKED = {"claims", "inputs", "alternative_scorings"}   # no counts of people inside
+# Whole numbers inside results that count no one (a code, a setting, degrees of freedom; a Borda
+# score is a weighted sum of counts the disclosure plan audits): every other whole number is a
+# count of people, or is refused when recorded (deny by default).
+SAFE_NAMES = {"code", "top_k", "resamples", "seed", "dof", "borda"}
 
 
 def is_count(value: Any) -> bool:
@@ -86,6 +90,27 @@ def transform(path: str, value: Any, count: Callable[[str, int], Any],
     if isinstance(value, list):
         return [transform(f"{path}.{item_key(v, i)}", v, count) for i, v in enumerate(value)]
     return value
+
+
+def undeclared(path: str, value: Any) -> list[str]:
+    """Whole numbers in a results structure that are neither counts of people the gate knows
+    nor declared not to count anyone (SAFE_NAMES): the gate refuses to publish them."""
+    if path.split(".")[0] in NOT_WALKED:
+        return []
+    found = []
+    if isinstance(value, dict):
+        in_counts = path.endswith(".n")
+        for name, inner in value.items():
+            sub = f"{path}.{name}"
+            if is_count(inner):
+                known = is_counted(name, value, in_counts) or name in SAFE_NAMES or (
+                    name == "value" and value.get("source") not in (None, "records"))
+                found += [] if known else [sub]
+            else:
+                found += undeclared(sub, inner)
+    elif isinstance(value, list):
+        found += [p for i, v in enumerate(value) for p in undeclared(f"{path}.{i}", v)]
+    return found
 
 
 def kind_of(key: str) -> str:

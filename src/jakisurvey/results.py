@@ -17,7 +17,7 @@ from typing import Any
 from . import measures as m
 from .errors import SurveyError
 from .notebook import METADATA_KEY, RESULTS_MIME, recorded
-from .privacy import Gate, Published
+from .privacy import Gate, Published, undeclared
 
 MAX_FIELDS_LISTED = 10  # a data-quality problem over more fields is one row naming the first few
 
@@ -90,6 +90,10 @@ def values_of(key: str, value: Any) -> dict[str, Any]:
         raise ResultError(f"'{key}' cannot be recorded: measures.py declares {parts}")
     kind = m.PART_KIND.get((measure.kind, "*"), measure.kind) if part else measure.kind
     value = encoded(kind, value, key)
+    if kind != m.COUNTS and (unknown := undeclared(key, value)):
+        raise ResultError(f"results.json key '{key}': the whole number at '{unknown[0]}' is "
+                          "neither a count of people the gate knows (n, N, n_first, ...) nor "
+                          "declared to count no one (privacy.SAFE_NAMES)")
     values = {key: value}
     values.update({derived: value[part_of] for derived, part_of in measure.derived.items()})
     return values
