@@ -238,7 +238,7 @@ def reference(ref: Tree, fields: Mapping[str, Any], column_of: Callable[[str, An
             raise Unsupported(shown, f"a checkbox field without a choice; write [{name}(code)]")
         match = next((c for c in field.choices if str(c).lower() == code.lower()), None)
         if match is None:
-            raise Unsupported(shown, f"'{code}' is not a choice of the checkbox field {name}")
+            raise Unsupported(shown, f"a choice the checkbox field {name} does not have")
         return ("col", column_of(name, match))
     if code is not None:
         raise Unsupported(shown, f"a choice reference on a {field.type} field, which is not a "
@@ -604,8 +604,9 @@ class Evaluation:
 
 
 def compare(op: str, a: Values, b: Values) -> Any:
-    """A comparison as REDCap makes it: numbers as numbers, other values as text; an ordering
-    with an empty side is false."""
+    """A comparison as REDCap makes it: two numbers as numbers ('01' = 1), other values as text.
+    An ordering (<, >, <=, >=) with an empty side, or of a number with a text that is none, is
+    false, as in the survey page's JavaScript (a blank or a word is no number)."""
     import numpy as np
 
     a_num, b_num = np.asarray(a.num, dtype="float64"), np.asarray(b.num, dtype="float64")
@@ -616,9 +617,9 @@ def compare(op: str, a: Values, b: Values) -> Any:
         return same if op == "=" else ~same
     operation = {"<": np.less, ">": np.greater, "<=": np.less_equal, ">=": np.greater_equal}[op]
     a_text, b_text = np.asarray(a.text, dtype=str), np.asarray(b.text, dtype=str)
-    filled = (a_text != "") & (b_text != "")
+    words = np.isnan(a_num) & np.isnan(b_num) & (a_text != "") & (b_text != "")
     with np.errstate(invalid="ignore"):
-        return np.where(both, operation(a_num, b_num), filled & operation(a_text, b_text))
+        return np.where(both, operation(a_num, b_num), words & operation(a_text, b_text))
 
 
 def arithmetic(op: str, a: Any, b: Any) -> Any:

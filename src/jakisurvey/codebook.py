@@ -323,8 +323,8 @@ class Codebook:
     def check(self) -> None:
         """Check that the fields the analysis uses are defined, usable and hold the codes the
         study's definitions count."""
-        missing = [f"{name} ({' or '.join(sorted(types))})" for name, types
-                   in ANALYSED_FIELDS.items() if name not in self.fields]
+        missing = [f"{name} ({either(types)})" for name, types in ANALYSED_FIELDS.items()
+                   if name not in self.fields]
         missing += [f"ranking {name} (dropdown or radio fields annotated @RANKING={name},1, "
                     f"{name},2 ..., or a ranking matrix named {name})"
                     for name in ANALYSED_RANKINGS if name not in self.rankings]
@@ -336,8 +336,8 @@ class Codebook:
             found = self.fields[name]
             if found.type not in types:
                 wrong.append(problem(self.source, f"the analysis needs this field, of type "
-                                                  f"{' or '.join(sorted(types))}; it has type "
-                                                  f"'{found.type}'", self.lines.get(name), name))
+                                                  f"{either(types)}; it has type '{found.type}'",
+                                     self.lines.get(name), name))
             elif name in COUNTED_CODES and not COUNTED_CODES[name] <= set(found.choices):
                 lacking = sorted(COUNTED_CODES[name] - set(found.choices))
                 wrong.append(problem(self.source, f"the study's definitions count code(s) "
@@ -530,6 +530,12 @@ class Codebook:
 
     def __getitem__(self, name: str) -> Field:
         return self.fields[name]
+
+
+def either(types: set[str]) -> str:
+    """Field types as a sentence lists them: 'dropdown, radio or yesno'."""
+    names = sorted(types)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def compile_branching(fields: list[Field], lines: dict[str, int]

@@ -354,11 +354,12 @@ def bad_cells(frame: pd.DataFrame, check: fieldtypes.Check, field, stops: bool, 
     """Problems for non-empty cells a column does not accept (missing-data codes aside),
     spotting answer labels; errors when the analysis reads the field, else warnings."""
     values = frame[check.column]
-    filled = values != ""
-    if missing:
-        filled &= ~(values.isin(missing) & ~values.isin(check.codes))
-    wrong = filled & ~check.allowed(values, field).fillna(False).astype(bool)
-    bad = values[wrong]
+    distinct = pd.Series(values.unique(), dtype="str")   # judged once per distinct value
+    judged = distinct[(distinct != "") & ~(distinct.isin(missing) & ~distinct.isin(check.codes))]
+    wrong = judged[~check.allowed(judged, field).fillna(False).astype(bool)]
+    if wrong.empty:
+        return []
+    bad = values[values.isin(wrong)]
     ids = frame[codebook.record_id]
     severity = "error" if stops else "warning"
     tail = "" if stops else f"; {fieldtypes.IGNORED if check.ignored else fieldtypes.KEPT}"
@@ -377,6 +378,8 @@ def missing_codes(frame: pd.DataFrame, field, codebook: Codebook, path: Path,
         return []
     own = {str(code) for code in field.choices} if field.type != "checkbox" else {"0", "1"}
     coded = [c for c in missing if c not in own]
+    if not any(set(frame[column].unique()) & set(coded) for column in columns):
+        return []
     cells = frame[columns]
     found = cells.isin(coded)
     rows = found.any(axis=1)

@@ -161,13 +161,13 @@ def ranking_values(data: pd.DataFrame, ranking: Ranking, rows) -> pd.Series:
     if not ranking.matrix:
         positions = data.loc[rows, list(ranking.fields)]
         return positions.astype("string").fillna("").agg("/".join, axis=1)
-    shown_items = {}
-    for row in rows:
-        shown_items[row] = "/".join(
-            "+".join(str(i) for i, item in enumerate(ranking.members, 1)
-                     if data.at[row, item] == rank and not pd.isna(data.at[row, item]))
-            for rank in ranking.ranks)
-    return pd.Series(shown_items, dtype="string")
+    def placed(row, rank) -> str:
+        """The items given this rank, '+' between them."""
+        return "+".join(str(i) for i, item in enumerate(ranking.members, 1)
+                        if not pd.isna(data.at[row, item]) and data.at[row, item] == rank)
+
+    return pd.Series({row: "/".join(placed(row, rank) for rank in ranking.ranks)
+                      for row in rows}, dtype="string")
 
 
 INVALID_RANKING = ("an item is ranked in more than one position, or a position holds more than "
