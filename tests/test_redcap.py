@@ -287,6 +287,12 @@ def test_logic_is_evaluated_as_redcap_evaluates_it(logic, expected):
     assert evaluate(logic) == [bool(v) for v in expected]
 
 
+def test_a_long_chain_of_conditions_is_read():
+    """REDCap logic listing many codes ('or' 500 times) is one flat node, not 500 nested ones."""
+    logic = " or ".join(f"[a] = {code}" for code in range(500)) + " or [b] = 'ABC'"
+    assert evaluate(logic) == [True, True, True, False, True, False, True, True]
+
+
 def test_dates_in_the_export_are_compared_with_datediff():
     fields = {"d1": FIELDS["a"], "d2": FIELDS["b"]}
     values = {"d1": ["2024-01-01", "2024-01-01", ""], "d2": ["2024-01-31", "2023-12-31", "2024-01-01"]}
@@ -339,6 +345,10 @@ UNSUPPORTED = {  # logic -> the part the line names and why
     "[jaki_usd] = '1'": "'[jaki_usd]' is not a field of the data dictionary",
     "[jaki_used] = = '1'":
         "it cannot be read as REDCap logic (unexpected '=' at character 15)",
+    "contains([jaki_used])":
+        "it cannot be read as REDCap logic (contains() takes 2 arguments, not 1)",
+    "not " * 2000 + "[jaki_used] = '1'": "it cannot be read as REDCap logic (it is nested too "
+                                         "deeply)",
 }
 
 
@@ -353,6 +363,20 @@ def test_each_unsupported_construct_is_one_line_and_the_field_is_shown(logic, tm
                      f"is treated as always shown"]
     # always shown: the bundled answer of a non-user (row 189) is no longer set aside
     assert not any("row 189, field 'jaki_improvement'" in line for line in out.splitlines())
+
+
+def test_logic_that_fails_to_evaluate_is_a_warning_not_a_traceback(codebook, resolver,
+                                                                   monkeypatch):
+    def fails(*args, **kwargs):
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(branching, "shown", fails)
+    survey = survey_with(codebook, resolver, [{**OTHER, "jaki_improvement": 3}])
+    lines = [p.message() for p in survey.problems if p.field == "jaki_improvement"]
+    assert lines == ["warning: data_dictionary.csv: row 11, field 'jaki_improvement': branching "
+                     "logic \"[jaki_used] = '1'\" could not be evaluated (ValueError); the field "
+                     "is treated as always shown"]
+    assert survey.data["jaki_improvement"].tolist() == [3]
 
 
 def test_missing_codes_read_in_branching_logic(tmp_path, resolver):

@@ -21,11 +21,16 @@ from typing import Any
 
 GRAMMAR = Path(__file__).with_name("branching.lark")
 CHECKBOX = "checkbox"
-SUPPORTED = frozenset({
-    "isblankormissingcode", "isblanknotmissingcode", "ismissingcode", "hasmissingcode",
-    "contains", "not_contain", "starts_with", "ends_with", "if", "sum", "min", "max", "mean",
-    "median", "abs", "round", "roundup", "rounddown", "sqrt", "mod", "isnumber", "isinteger",
-    "length", "lower", "upper", "trim", "concat", "datediff", "year", "month", "day"})
+# The functions evaluated here, with the fewest and most arguments each takes (None: any number).
+ARITY = {
+    **dict.fromkeys(("isblankormissingcode", "isblanknotmissingcode", "ismissingcode",
+                     "hasmissingcode", "abs", "sqrt", "isnumber", "isinteger", "length", "lower",
+                     "upper", "trim", "year", "month", "day"), (1, 1)),
+    **dict.fromkeys(("contains", "not_contain", "starts_with", "ends_with", "mod"), (2, 2)),
+    **dict.fromkeys(("sum", "min", "max", "mean", "median", "concat"), (1, None)),
+    **dict.fromkeys(("round", "roundup", "rounddown"), (1, 2)),
+    "if": (3, 3), "datediff": (2, 5)}
+SUPPORTED = frozenset(ARITY)
 NOT_IN_EXPORT = {"calctext": "@CALCTEXT, computed by REDCap when a form is shown",
                  "calcdate": "@CALCDATE, computed by REDCap when a form is shown"}
 # datediff units (REDCap: y years of 365.2425 days, M months of 30.44 days, d, h, m minutes, s)
@@ -81,13 +86,13 @@ def builder() -> Any:
 
     @v_args(inline=True)
     class Build(Transformer):
-        """Lark's tree as ('or', a, b), ('cmp', op, a, b), ('ref', name, code, modifiers) ..."""
+        """Lark's tree as ('or', a, b, ...), ('cmp', op, a, b), ('ref', name, code, modifiers) ..."""
 
-        def either(self, a, _, b):
-            return ("or", a, b)
+        def either(self, *parts):   # a chain of 'or' is one node, however long
+            return ("or", *parts[::2])
 
-        def both(self, a, _, b):
-            return ("and", a, b)
+        def both(self, *parts):
+            return ("and", *parts[::2])
 
         def negate(self, _, a):
             return ("not", a)
@@ -95,8 +100,9 @@ def builder() -> Any:
         def compare(self, a, op, b):
             return ("cmp", {"==": "=", "!=": "<>"}.get(str(op), str(op)), a, b)
 
-        def arithmetic(self, a, op, b):
-            return ("arith", str(op), a, b)
+        def arithmetic(self, first, *rest):   # left to right: a - b + c is (a - b) + c
+            return functools.reduce(lambda a, step: ("arith", str(step[0]), a, step[1]),
+                                    zip(rest[::2], rest[1::2]), first)
 
         def sign(self, op, a):
             return ("neg", a) if str(op) == "-" else a
@@ -184,7 +190,10 @@ def compile_logic(text: str, fields: Mapping[str, Any],
     """
     if not text.strip():
         return None
-    tree = resolve(parse(text), fields, column_of)
+    try:
+        tree = resolve(parse(text), fields, column_of)
+    except RecursionError:
+        raise Unreadable("it is nested too deeply") from None
     columns = tuple(dict.fromkeys(node[1] for node in walk(tree) if node[0] == "col"))
     return Logic(" ".join(text.split()), tree, columns)
 
@@ -206,6 +215,12 @@ def resolve(tree: Tree, fields: Mapping[str, Any], column_of: Callable[[str, Any
             raise Unsupported(call, NOT_IN_EXPORT[name])
         if name not in SUPPORTED:
             raise Unsupported(call, "a function this report does not evaluate")
+        fewest, most = ARITY[name]
+        if len(args) < fewest or (most is not None and len(args) > most):
+            takes = f"{fewest}" if fewest == most else f"{fewest} or more" if most is None \
+                else f"{fewest} to {most}"
+            raise Unreadable(f"{name}() takes {takes} argument{'s' * (takes != '1')}, not "
+                             f"{len(args)}")
         if name == "datediff":
             for arg in args[:2]:
                 if arg[0] == "str" and arg[1].strip().lower() in NOW_WORDS:
@@ -362,9 +377,11 @@ class Evaluation:
         if kind == "num":
             return Values(tree[1], number(tree[1]))
         if kind == "or":
-            return boolean(truth(self.of(tree[1])) | truth(self.of(tree[2])))
+            return boolean(functools.reduce(lambda a, b: a | b,
+                                            (truth(self.of(part)) for part in tree[1:])))
         if kind == "and":
-            return boolean(truth(self.of(tree[1])) & truth(self.of(tree[2])))
+            return boolean(functools.reduce(lambda a, b: a & b,
+                                            (truth(self.of(part)) for part in tree[1:])))
         if kind == "not":
             return boolean(~truth(self.of(tree[1])))
         if kind == "cmp":

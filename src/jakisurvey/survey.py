@@ -117,7 +117,16 @@ def apply_branching(data: pd.DataFrame, raw: pd.DataFrame, codebook: Codebook,
     for f in codebook.fields.values():
         if f.show_when is None:
             continue
-        seen = pd.Series(branching.shown(f.show_when, column, len(raw), missing), index=data.index)
+        try:
+            found = branching.shown(f.show_when, column, len(raw), missing)
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as error:
+            problems.append(Problem(Path(codebook.source).name if codebook.source else source,
+                                    codebook.lines.get(f.name), f.name, "", (
+                                        f"branching logic {f.show_when.text!r} could not be "
+                                        f"evaluated ({type(error).__name__}); the field is "
+                                        "treated as always shown"), severity="warning"))
+            continue
+        seen = pd.Series(found, index=data.index)
         data[shown_column(f.name)] = seen
         hidden = ~seen & answered(data, codebook, f.name)
         if not hidden.any():
