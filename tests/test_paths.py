@@ -38,7 +38,8 @@ def user_folders(tmp_path: Path) -> Path:
     (exports / "latest.csv").symlink_to(exports / "my export.csv")
     for name in ("data_dictionary.csv", "study.yml", "country_aliases.csv", "regions.csv"):
         shutil.copy(DATA / name, exports / name)
-    return home
+    (home / "study link.yml").symlink_to(exports / "study.yml")   # its country files: beside
+    return home                                                    # the file it names
 
 
 def test_validate_reads_paths_as_users_type_them(tmp_path, monkeypatch):
@@ -51,7 +52,7 @@ def test_validate_reads_paths_as_users_type_them(tmp_path, monkeypatch):
     with redirect_stdout(out), redirect_stderr(err):
         status = main(["validate", "--records", "~/Exports é/latest.csv",
                        "--dictionary", "../home/Exports é/data_dictionary.csv",
-                       "--study", "~/Exports é/study.yml"])
+                       "--study", "~/study link.yml"])
     assert status == 0, err.getvalue()
     assert "~/Exports é/latest.csv: valid (235 records, 229 respondents" in out.getvalue()
 
@@ -69,7 +70,7 @@ def test_the_report_runs_with_relative_paths_from_two_folders(tmp_path, pandoc_r
     assert first.returncode == 0, first.stderr
     second = jakisurvey("run", "--records", "records.csv", "--dictionary",
                         "../data_dictionary.csv", "--study", "~/study link.yml", "--out",
-                        "../../résumé out", "--renderer", "pandoc", "--force",
+                        "../../résumé out", "--renderer", "pandoc",
                         cwd=project / "data" / "synthetic", env={"HOME": str(home)})
     assert second.returncode == 0, second.stderr
     expected = (pandoc_report / "results.json").read_text(encoding="utf-8")

@@ -236,7 +236,7 @@ def load_study(path: Path) -> Study:
     if not isinstance(settings, dict):
         raise StudyError(f"{path}: expected settings as 'key: value' lines")
     unknown_keys(settings, SETTINGS, path)
-    here = path.parent
+    here = path.resolve().parent   # (a symbolic link: the folder of the file it names)
     return Study(
         path=path,
         title=str(settings.get("title", "Survey report")),
