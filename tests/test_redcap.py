@@ -96,6 +96,18 @@ def test_every_field_type_redcap_writes_is_read():
     assert book.warnings == [] and book.never_true() == []
 
 
+def test_a_descriptive_field_shown_by_branching_has_nothing_to_answer(tmp_path):
+    rows = dictionary_rows(REDCAP / "data_dictionary.csv")
+    for row in rows:
+        if row[FIELD] == "consent_text":
+            row[BRANCHING] = "[role] = 'a'"
+    path = write_dictionary(tmp_path / "data_dictionary.csv", rows)
+    status, out, err = run_cli("validate", "--records", str(REDCAP / "records.csv"),
+                               "--dictionary", str(path))
+    assert status == 0, err
+    assert "consent_text" not in out + err
+
+
 def test_checkbox_columns_follow_redcaps_rule():
     """REDCap core (Project::getExtendedCheckboxCodeFormatted): '-' and '.' become '_', the code
     is lower-cased, any other character outside a-z, 0-9 and '_' is dropped."""

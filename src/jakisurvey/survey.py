@@ -67,8 +67,11 @@ def typed(raw: pd.DataFrame, codebook: Codebook,
 
 
 def answered(data: pd.DataFrame, codebook: Codebook, name: str) -> pd.Series:
-    """Whether each record answered a field (a checkbox: at least one box ticked)."""
+    """Whether each record answered a field (a checkbox: at least one box ticked; a descriptive
+    field has nothing to answer)."""
     columns = codebook[name].columns
+    if not columns:
+        return pd.Series(False, index=data.index)
     if codebook[name].type == "checkbox":
         return data[columns].any(axis=1)
     return data[name].notna()
@@ -115,7 +118,7 @@ def apply_branching(data: pd.DataFrame, raw: pd.DataFrame, codebook: Codebook,
         return texts[name]
 
     for f in codebook.fields.values():
-        if f.show_when is None:
+        if f.show_when is None or not f.columns:   # a descriptive text shown by branching
             continue
         try:
             found = branching.shown(f.show_when, column, len(raw), missing)
