@@ -138,7 +138,7 @@ def test_a_run_with_nothing_changed_loads_no_analysis_library(pandoc_report):
             "--renderer", "pandoc"]
     code = ("import sys\nfrom jakisurvey import cli\nassert cli.main(%r) == 0\n"
             "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'statsmodels', 'nbformat', "
-            "'matplotlib') if m in sys.modules))" % args)
+            "'matplotlib', 'lark') if m in sys.modules))" % args)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PATH": tool_path()})
     assert "up to date" in done.stderr, done.stderr

@@ -71,7 +71,7 @@ def test_record_ids_unique_and_synthetic(codebook: Codebook, frame: pd.DataFrame
 
 def test_layout_and_string_cells(codebook: Codebook, frame: pd.DataFrame) -> None:
     """Columns follow the REDCap raw export layout and every cell is a string."""
-    identifier, stamp, complete = codebook.system_columns
+    identifier, stamp, complete = codebook.survey_columns
     fields = [c for c in codebook.columns if c != codebook.record_id]
     assert list(frame.columns) == [codebook.record_id, identifier, stamp, *fields, complete]
     assert all(isinstance(v, str) for v in frame.to_numpy().ravel())

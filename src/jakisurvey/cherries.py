@@ -28,16 +28,17 @@ def complete_column(codebook: Codebook) -> str:
 
 
 def questions(codebook: Codebook) -> list[tuple[str, str, list[str]]]:
-    """(question, label, fields) per question; a ranking is one (its first label minus ': 1st')."""
-    firsts = {r.fields[0]: r for r in codebook.rankings.values()}
-    later = {f for r in codebook.rankings.values() for f in r.fields[1:]}
+    """(question, label, fields) per question of the instrument; a ranking is one question (its
+    label: the first position's label minus ': 1st', or a ranking matrix's header)."""
+    firsts = {r.members[0]: r for r in codebook.rankings.values()}
+    later = {f for r in codebook.rankings.values() for f in r.members[1:]}
     found = []
-    for field in codebook.fields.values():
+    for field in codebook.instrument_fields():
         if field.name == codebook.record_id or field.name in later:
             continue
         ranking = firsts.get(field.name)
         if ranking:
-            found.append((ranking.name, field.label.rsplit(":", 1)[0], list(ranking.fields)))
+            found.append((ranking.name, ranking.label, list(ranking.members)))
         else:
             found.append((field.name, field.label, [field.name]))
     return found
@@ -84,7 +85,7 @@ def records_items(survey: Survey, collected: dict, nonresponse: pd.DataFrame) ->
     data, people, book = survey.data, survey.respondents, survey.codebook
     n_records, n_people = collected.get("n_records"), collected.get("n_respondents")
     asked = questions(book)
-    branched = sum(bool(book[fields[0]].show_when) for _, _, fields in asked)
+    branched = sum(book[fields[0]].show_when is not None for _, _, fields in asked)
     rows = [entry("adaptive_questioning", ADMINISTRATION, "Adaptive questioning (branching)",
                   branched, f"{branched} of {len(asked)} questions shown only by branching",
                   DICTIONARY),

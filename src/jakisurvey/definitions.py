@@ -45,3 +45,10 @@ CHECKBOXES = ("jaki_consider", "concomitant")
 
 # Ranking questions (@RANKING=name,position in the dictionary), in report order.
 RANKINGS = ("barrier", "indication")
+
+# The instrument's questions the report describes without a measure of their own
+# (../shared/instrument.md). With the fields the measures read, they are the survey's questions:
+# a respondent answered one of them, and item non-response is counted over them. A project's
+# other fields (consent, calculated scores, uploads, staff fields) are read and checked, but a
+# record that answered only those is no respondent.
+DESCRIBED = ("role", "years_practice", "jdm_patients", "comments")

@@ -18,18 +18,31 @@ if TYPE_CHECKING:  # the records are read with pandas only when they are checked
     from .survey import Survey
 
 
+def resolved(path: str | os.PathLike) -> Path:
+    """A path as a user typed it, made absolute: '~' expanded, a relative path read from the
+    working folder; a symbolic link is kept as given (the report names the file as typed)."""
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
 @dataclass(frozen=True)
 class Inputs:
-    """The three files a run is given: records export, data dictionary, study settings."""
+    """The three files a run is given: records export, data dictionary, study settings.
+
+    Each path is resolved once, when the inputs are named (resolved()); everything after, the
+    run's kernels included, reads that absolute path, whatever its working folder.
+    """
 
     records: Path
     dictionary: Path
     study: Path
 
+    def __post_init__(self) -> None:
+        for role in ("records", "dictionary", "study"):
+            object.__setattr__(self, role, resolved(getattr(self, role)))
+
     def paths(self) -> dict[str, Path]:
         """The given files by role."""
-        return {"records": Path(self.records), "dictionary": Path(self.dictionary),
-                "study": Path(self.study)}
+        return {"records": self.records, "dictionary": self.dictionary, "study": self.study}
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,7 @@ def check_inputs(inputs: Inputs, digests: dict[str, str] | None = None) -> Check
     codebook = Codebook.from_csv(inputs.dictionary)
     check_claims(study, codebook)
     resolver = CountryResolver.from_files(study.country_aliases, study.regions)
-    survey = load_survey(inputs.records, codebook, resolver)
+    survey = load_survey(inputs.records, codebook, resolver, frozenset(study.missing_codes))
     respondents = len(survey.respondents)
     if study.n_invited < respondents:
         raise StudyError(f"{Path(inputs.study).name}: field 'n_invited': {study.n_invited} "

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .codebook import CODED_TYPES, Codebook
+from . import fieldtypes
+from .codebook import Codebook
 from .errors import SurveyError
+from .study import REDCAP_MISSING_CODES
 from .textfile import NotText, csv_reader, read_utf8
 
 DELIMITERS = (",", ";", "\t")
@@ -27,6 +29,10 @@ NOT_UTF8 = ("this text is not UTF-8 (the file looks Latin-1/Windows-encoded); ex
 LABEL_RULE = "this is an answer label, not a code"
 RAW_EXPORT = "export 'CSV / Microsoft Excel (raw data)' from REDCap instead"
 UNKNOWN_COLUMN = "column is not in the data dictionary; ignored"
+UNEXPORTED = ("column of the data dictionary is missing from the export (a de-identified or "
+              "partial export?); the field is read as not answered")
+MISSING_CODE = "a missing-data code (missing_codes in the study file); read as not answered"
+DEFAULT_MISSING = frozenset(REDCAP_MISSING_CODES)
 # REDCap's columns of a longitudinal project or of repeating instruments.
 LAYOUT_COLUMNS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
 LONGITUDINAL = ("this is a longitudinal or repeating-instrument export (one row per record and "
@@ -201,17 +207,25 @@ def known_columns(codebook: Codebook) -> set[str]:
 
 
 def check_header(header: list[str], codebook: Codebook, path: Path) -> list[Problem]:
-    """Dictionary columns must be present once; unknown columns are reported as warnings."""
+    """Dictionary columns must be present once (a column of a field the analysis does not read
+    may be missing: a warning); unknown columns are reported as warnings."""
     counts = Counter(header)
     problems = [Problem(path.name, 1, name, "", "column appears more than once in the header")
                 for name in sorted(name for name, n in counts.items() if n > 1)]
-    known = known_columns(codebook)
+    known, analysed = known_columns(codebook), analysed_columns(codebook)
     problems += [Problem(path.name, 1, column, "", "column of the data dictionary is missing "
                          "from the export (export all fields of the instrument)")
+                 if column in analysed else
+                 Problem(path.name, 1, column, "", UNEXPORTED, severity="warning")
                  for column in codebook.columns if column not in counts]
     problems += [Problem(path.name, 1, column, "", UNKNOWN_COLUMN, severity="warning")
                  for column in header if column not in known]
     return summarise_fields(problems)
+
+
+def analysed_columns(codebook: Codebook) -> set[str]:
+    """The export columns of the fields the analysis reads."""
+    return {column for name in codebook.analysed for column in codebook[name].columns}
 
 
 def summarise_fields(problems: list[Problem]) -> list[Problem]:
@@ -242,8 +256,10 @@ def records_frame(header: list[str], rows: list[int], body: list[list[str]],
     return frame
 
 
-def read_export(path: Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read a raw export into a frame of strings indexed by file row; stop on any error."""
+def read_export(path: Path, codebook: Codebook, missing: frozenset[str] = DEFAULT_MISSING
+                ) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read a raw export into a frame of strings indexed by file row (a dictionary column the
+    export lacks as empty cells); stop on any error. `missing`: the missing-data codes."""
     path = Path(path)
     text = read_text(path)
     header_line = text.split("\n", 1)[0]
@@ -262,9 +278,20 @@ def read_export(path: Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Prob
     problems += check_layout(frame, codebook, path)
     raise_errors(problems)
     frame = frame.drop(columns=[c for c in LAYOUT_COLUMNS if c in frame])
-    problems += check_cells(frame, codebook, path)
+    for column in codebook.columns:
+        if column not in frame:
+            frame[column] = pd.Series("", index=frame.index, dtype="str")
+    problems += dictionary_problems(codebook, missing) + check_cells(frame, codebook, path, missing)
     raise_errors(problems)
     return frame, problems
+
+
+def dictionary_problems(codebook: Codebook, missing: frozenset[str]) -> list[Problem]:
+    """What the data dictionary holds that the analysis sets aside (branching logic it cannot
+    evaluate, comparisons that never hold), as warnings naming the dictionary's rows."""
+    name = Path(codebook.source).name if codebook.source else "data dictionary"
+    return [Problem(name, row, field, value, rule, severity="warning")
+            for row, field, value, rule in codebook.warnings + codebook.never_true(missing)]
 
 
 def check_layout(frame: pd.DataFrame, codebook: Codebook, path: Path) -> list[Problem]:
@@ -301,41 +328,67 @@ def raise_errors(problems: list[Problem]) -> None:
         raise InputError(errors)
 
 
-def check_cells(frame: pd.DataFrame, codebook: Codebook, path: Path) -> list[Problem]:
-    """Check record ids, codes and checkbox values cell by cell."""
+def check_cells(frame: pd.DataFrame, codebook: Codebook, path: Path,
+                missing: frozenset[str] = DEFAULT_MISSING) -> list[Problem]:
+    """Check record ids, and each field's cells as far as its type allows: a wrong value in a
+    field the analysis reads is an error, in any other field a warning (the value is then
+    ignored or kept as given). Missing-data codes are counted per field, never wrong."""
     problems = check_record_ids(frame, codebook, path)
-    for column, codes, labels, rule in coded_columns(codebook):
-        if column in frame:
-            problems += bad_cells(frame, column, codes, labels, rule, path, codebook)
+    analysed = codebook.analysed
+    for field in codebook.fields.values():
+        for check in fieldtypes.checks(field):
+            if check.column in frame:
+                problems += bad_cells(frame, check, field, field.name in analysed, path,
+                                      codebook, missing)
+        problems += missing_codes(frame, field, codebook, path, missing)
+    for form in codebook.forms:
+        status = fieldtypes.status_check(f"{form}_complete")
+        if status.column in frame:
+            problems += bad_cells(frame, status, codebook[codebook.record_id],
+                                  form == codebook.form, path, codebook, frozenset())
     return collapse_labels(problems)
 
 
-def coded_columns(codebook: Codebook) -> list[tuple[str, list[str], set[str], str]]:
-    """Each coded export column: its codes, the labels of its answers and the rule for others."""
-    columns = []
-    for field in codebook.fields.values():
-        codes = {str(code): label.casefold() for code, label in field.choices.items()}
-        if field.type in CODED_TYPES:
-            rule = f"code not defined in the data dictionary (defined: {', '.join(codes)})"
-            columns.append((field.name, list(codes), set(codes.values()), rule))
-        elif field.type == "checkbox":
-            columns += [(column, ["0", "1"], {"checked", "unchecked", codes[str(code)]},
-                         "a checkbox column holds 0 (not ticked) or 1 (ticked) or nothing")
-                        for code, column in zip(field.choices, field.columns)]
-    columns.append((f"{codebook.form}_complete", ["0", "1", "2"],
-                    {"incomplete", "unverified", "complete"}, "survey status must be 0, 1 or 2"))
-    return columns
-
-
-def bad_cells(frame: pd.DataFrame, column: str, codes: list[str], labels: set[str], rule: str,
-              path: Path, codebook: Codebook) -> list[Problem]:
-    """Problems for non-empty cells of a column outside its codes, spotting answer labels."""
-    values = frame[column]
-    bad = values[(values != "") & ~values.isin(codes)]
+def bad_cells(frame: pd.DataFrame, check: fieldtypes.Check, field, stops: bool, path: Path,
+              codebook: Codebook, missing: frozenset[str]) -> list[Problem]:
+    """Problems for non-empty cells a column does not accept (missing-data codes aside),
+    spotting answer labels; errors when the analysis reads the field, else warnings."""
+    values = frame[check.column]
+    distinct = pd.Series(values.unique(), dtype="str")   # judged once per distinct value
+    judged = distinct[(distinct != "") & ~(distinct.isin(missing) & ~distinct.isin(check.codes))]
+    wrong = judged[~check.allowed(judged, field).fillna(False).astype(bool)]
+    if wrong.empty:
+        return []
+    bad = values[values.isin(wrong)]
     ids = frame[codebook.record_id]
-    return [Problem(path.name, row, column, value,
-                    label_rule(codes) if value.casefold() in labels else rule, record_id=ids[row])
+    severity = "error" if stops else "warning"
+    tail = "" if stops else f"; {fieldtypes.IGNORED if check.ignored else fieldtypes.KEPT}"
+    return [Problem(path.name, row, check.column, value,
+                    (label_rule(list(check.codes)) if value.casefold() in check.labels
+                     else check.rule) + tail, severity=severity, record_id=ids[row])
             for row, value in bad.items()]
+
+
+def missing_codes(frame: pd.DataFrame, field, codebook: Codebook, path: Path,
+                  missing: frozenset[str]) -> list[Problem]:
+    """A warning per record whose answer to the field is a missing-data code (not one of the
+    field's own codes): read as not answered, tallied per field."""
+    columns = [c for c in field.columns if c in frame and field.name != codebook.record_id]
+    if not missing or not columns:
+        return []
+    own = {str(code) for code in field.choices} if field.type != "checkbox" else {"0", "1"}
+    coded = [c for c in missing if c not in own]
+    if not any(set(frame[column].unique()) & set(coded) for column in columns):
+        return []
+    cells = frame[columns]
+    found = cells.isin(coded)
+    rows = found.any(axis=1)
+    if not rows.any():
+        return []
+    first = cells[rows].where(found[rows]).bfill(axis=1).iloc[:, 0]
+    ids = frame[codebook.record_id]
+    return [Problem(path.name, row, field.name, value, MISSING_CODE, severity="warning",
+                    record_id=ids[row]) for row, value in first.items()]
 
 
 def label_rule(codes: list[str]) -> str:
@@ -350,9 +403,9 @@ def collapse_labels(problems: list[Problem]) -> list[Problem]:
     if len(columns) < 3:
         return problems
     first = min(labels, key=lambda p: p.row)
-    summary = replace(first, rule=f"cells hold answer labels, not codes ({len(labels)} cells in "
-                                  f"{len(columns)} columns): this looks like a REDCap export of "
-                                  f"labels; {RAW_EXPORT}")
+    summary = replace(first, severity="error", rule=(
+        f"cells hold answer labels, not codes ({len(labels)} cells in {len(columns)} columns): "
+        f"this looks like a REDCap export of labels; {RAW_EXPORT}"))
     return [p for p in problems if not p.rule.startswith(LABEL_RULE)] + [summary]
 
 

@@ -115,7 +115,7 @@ def parameters(files: dict[str, Path], folder: Path) -> dict[str, str]:
     base, near = folder / "notebooks", folder.parent
     shown = {}
     for role in ("records", "dictionary", "study"):
-        path = Path(files[role]).resolve()
+        path = Path(files[role])   # absolute, as the run resolved it (inputs.Inputs)
         shown[role] = os.path.relpath(path, base) if near in path.parents else path.name
     return {**shown, "output": os.path.relpath(folder, base),
             COLLECTED: os.path.relpath(folder / COLLECTED_FILE, base),
@@ -123,9 +123,9 @@ def parameters(files: dict[str, Path], folder: Path) -> dict[str, str]:
 
 
 def absolute(files: dict[str, Path], staging: Path) -> dict[str, str]:
-    """The parameters this run executes with (absolute paths; never shown in the outputs)."""
-    return {**{role: str(Path(files[role]).resolve()) for role in ("records", "dictionary",
-                                                                    "study")},
+    """The parameters this run executes with: the absolute paths the run resolved before any
+    kernel started (never shown in the outputs)."""
+    return {**{role: str(files[role]) for role in ("records", "dictionary", "study")},
             "output": str(staging), COLLECTED: str(staging / COLLECTED_FILE),
             DISCLOSURE: str(staging / DISCLOSURE_FILE)}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .stats import ranking_table
+from .stats import code_order, ranking_table
 from .study import DEFAULT_RESAMPLES, DEFAULT_SEED
 from .survey import Survey
 
@@ -20,21 +20,24 @@ MIN_SHARE_RANKED = 0.10    # mean position: items ranked by fewer valid rankings
 
 
 def scores(survey: Survey, name: str) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Item codes (ascending), and per valid ranking the Borda points and first places per item."""
+    """Item codes (in code order), and per valid ranking the Borda points and first places per item."""
     ranking = survey.codebook.rankings[name]
     people = survey.respondents
-    codes = sorted(ranking.choices)
+    codes = sorted(ranking.choices, key=code_order)
+    index = {code: i for i, code in enumerate(codes)}
     positions = people.loc[people[f"{name}_valid"], list(ranking.fields)]
-    placed = positions.to_numpy(dtype="float64", na_value=np.nan)[:, :, None] == \
-        np.asarray(codes, dtype="float64")[None, None, :]        # ranking x position x item
+    items = positions.apply(lambda column: column.map(index)).to_numpy(dtype="float64",
+                                                                       na_value=np.nan)
+    placed = items[:, :, None] == np.arange(len(codes), dtype="float64")[None, None, :]
+    # placed: ranking x position x item
     weights = np.arange(ranking.k, 0, -1, dtype="float64")        # K, K-1, ..., 1
     return codes, np.einsum("rpi,p->ri", placed, weights), placed[:, 0, :].astype("float64")
 
 
 def borda_order(borda: np.ndarray, firsts: np.ndarray) -> np.ndarray:
     """Item indices best first along the last axis: Borda, then first places, then code order."""
-    code_order = np.broadcast_to(np.arange(borda.shape[-1]), borda.shape)
-    return np.lexsort((code_order, -firsts, -borda), axis=-1)
+    by_code = np.broadcast_to(np.arange(borda.shape[-1]), borda.shape)
+    return np.lexsort((by_code, -firsts, -borda), axis=-1)
 
 
 def rank_order(survey: Survey, name: str) -> list[int]:

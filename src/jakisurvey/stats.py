@@ -192,9 +192,13 @@ def ranking_table(survey: Survey, name: str) -> pd.DataFrame:
                      **{f"position_{p}": n for p, n in at.items()},
                      "mean_position": sum(p * n for p, n in at.items()) / n_ranked
                      if n_ranked else None})
-    table = pd.DataFrame(rows).sort_values(["borda", "n_first", "code"],
-                                           ascending=[False, False, True], kind="stable")
-    return table.reset_index(drop=True)
+    rows.sort(key=lambda row: (-row["borda"], -row["n_first"], code_order(row["code"])))
+    return pd.DataFrame(rows)
+
+
+def code_order(code: int | str) -> tuple[bool, int | str]:
+    """A choice code's place when codes tie: whole numbers in numeric order, then letter codes."""
+    return (isinstance(code, str), code)
 
 
 def n_valid_rankings(survey: Survey, name: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,17 @@ CHECKS = ("equals", "percent", "over", "leading")
 CLAIM_KEYS = ("id", "claim", "published", "check", "result")
 DEFAULT_SEED = 20250301    # seeds the bootstrap and the Monte Carlo tests
 DEFAULT_RESAMPLES = 2000   # bootstrap resamples of the ranking stability
+# REDCap's missing-data codes when the study file names none: the standardized codes REDCap
+# offers in Project Setup (Additional customizations, Missing Data Codes), the HL7 V3
+# NullFlavor codes. A project's own codes go under `missing_codes:` in the study file.
+REDCAP_MISSING_CODES = {
+    "NI": "No information", "INV": "Invalid", "DER": "Derived", "OTH": "Other",
+    "PINF": "Positive infinity", "NINF": "Negative infinity", "UNC": "Unencoded",
+    "MSK": "Masked", "NA": "Not applicable", "UNK": "Unknown", "ASKU": "Asked but unknown",
+    "NAV": "Temporarily unavailable", "NASK": "Not asked", "NAVU": "Not available",
+    "QS": "Sufficient quantity", "TRC": "Trace", "NP": "Not present"}
+# A missing-data code as REDCap allows it: letters, digits, dots, dashes and underscores.
+MISSING_CODE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Study:
     seed: int = DEFAULT_SEED
     resamples: int = DEFAULT_RESAMPLES
     cherries: dict[str, str] = field(default_factory=dict)
+    missing_codes: dict[str, str] = field(default_factory=lambda: dict(REDCAP_MISSING_CODES))
 
 
 def shown(value: object) -> str:
@@ -167,9 +180,38 @@ def cherries_setting(settings: dict, path: Path) -> dict[str, str]:
     return {key: text.strip() for key, text in value.items()}
 
 
+def missing_codes_setting(settings: dict, path: Path) -> dict[str, str]:
+    """Read the project's missing-data codes: a list ('UNK' or 'UNK, Unknown' each), a mapping
+    {code: label} or REDCap's own 'UNK, Unknown | NASK, Not asked'; REDCap's when absent."""
+    if "missing_codes" not in settings:
+        return dict(REDCAP_MISSING_CODES)
+    value = settings["missing_codes"]
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        value = [part for part in re.split(r"\||\n", value) if part.strip()]
+    if isinstance(value, dict):
+        entries = [(code, label) for code, label in value.items()]
+    elif isinstance(value, list):
+        entries = [tuple(str(entry).partition(",")[::2]) if not isinstance(entry, dict)
+                   else next(iter(entry.items()), ("", "")) for entry in value]
+    else:
+        raise StudyError(f"{path}: 'missing_codes' must be a list of REDCap missing-data codes "
+                         f"('- UNK, Unknown' lines) or 'code: label' lines (found {shown(value)})")
+    codes = {}
+    for number, (code, label) in enumerate(entries, 1):
+        code = str(code).strip()
+        if not MISSING_CODE.fullmatch(code):
+            raise StudyError(f"{path}: 'missing_codes' entry {number}: {shown(code)} is not a "
+                             "REDCap missing-data code (letters, digits, dots, dashes and "
+                             "underscores)")
+        codes[code] = str(label or "").strip() or code
+    return codes
+
+
 # Every setting the study file may hold (a misspelt one is an error, never silently ignored).
 SETTINGS = ("title", "citation", "n_invited", "n_invited_range", "min_cell", "country_aliases",
-            "regions", "claims", "seed", "resamples", "cherries")
+            "regions", "claims", "seed", "resamples", "cherries", "missing_codes")
 
 
 def unknown_keys(given: dict, known: tuple[str, ...], path: Path, label: str = "'{key}'",
@@ -194,20 +236,22 @@ def load_study(path: Path) -> Study:
     if not isinstance(settings, dict):
         raise StudyError(f"{path}: expected settings as 'key: value' lines")
     unknown_keys(settings, SETTINGS, path)
-    here = path.parent
+    here = path.resolve().parent   # (a symbolic link: the folder of the file it names)
     return Study(
         path=path,
         title=str(settings.get("title", "Survey report")),
         citation=str(settings.get("citation", "")),
         n_invited=positive_int(settings, "n_invited", path),
         min_cell=positive_int(settings, "min_cell", path, default=1),
-        country_aliases=here / settings.get("country_aliases", "country_aliases.csv"),
-        regions=here / settings.get("regions", "regions.csv"),
+        country_aliases=here / Path(str(settings.get("country_aliases",
+                                                     "country_aliases.csv"))).expanduser(),
+        regions=here / Path(str(settings.get("regions", "regions.csv"))).expanduser(),
         claims=parse_claims(settings.get("claims"), path),
         n_invited_range=invited_range(settings, path),
         seed=seed_setting(settings, path),
         resamples=positive_int(settings, "resamples", path, default=DEFAULT_RESAMPLES),
         cherries=cherries_setting(settings, path),
+        missing_codes=missing_codes_setting(settings, path),
     )
 
 

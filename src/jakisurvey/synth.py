@@ -70,9 +70,14 @@ def shuffled(rng: np.random.Generator, counts: dict[Any, int]) -> list[Any]:
     return [values[i] for i in rng.permutation(len(values))]
 
 
-def is_shown(record: Record, field: Field) -> bool:
-    """Whether the branching logic shows this field to this record."""
-    return all(record[other] == str(code) for other, code in field.show_when)
+def shown_records(records: list[Record], field: Field) -> list[bool]:
+    """Whether the branching logic shows this field to each record (evaluated for all at once)."""
+    if field.show_when is None:
+        return [True] * len(records)
+    from .branching import shown
+
+    return shown(field.show_when, lambda column: [r.get(column, "") for r in records],
+                 len(records)).tolist()
 
 
 def is_answered(record: Record, field: Field, columns: list[str] | None = None) -> bool:
@@ -113,7 +118,7 @@ def fill_text(records: list[Record], field: Field, spec: dict, rng: np.random.Ge
 def fill_single(records: list[Record], field: Field, spec: dict, rng: np.random.Generator) -> None:
     """One code per shown record, exact counts (scaled to the shown records), shuffled."""
     check_codes(field.name, field.choices, spec["counts"])
-    shown = [r for r in records if is_shown(r, field)]
+    shown = [r for r, seen in zip(records, shown_records(records, field)) if seen]
     weights = {str(code): count for code, count in spec["counts"].items()}
     weights[""] = spec.get("missing", 0)
     for record, value in zip(shown, shuffled(rng, allocate(weights, len(shown)))):
@@ -150,7 +155,7 @@ def tick_groups(rows: list[Record], field: Field, spec: dict, rng: np.random.Gen
 def fill_checkbox(records: list[Record], field: Field, spec: dict, n: int, base_n: int,
                   rng: np.random.Generator) -> None:
     """0/1 for every box of every shown record; some shown records tick nothing."""
-    shown = [r for r in records if is_shown(r, field)]
+    shown = [r for r, seen in zip(records, shown_records(records, field)) if seen]
     unticked = dict.fromkeys(field.columns, "0")
     for record in shown:
         record.update(unticked)
@@ -219,6 +224,15 @@ def fill_ranking(records: list[Record], ranking: Ranking, spec: dict, n: int, ba
             change(next(spoiled))
 
 
+def to_matrix(records: list[Record], ranking: Ranking) -> None:
+    """A ranking written as a REDCap ranking matrix: each item's field holds its rank's code."""
+    for record in records:
+        for position, rank in zip(ranking.fields, ranking.ranks):
+            item = record.pop(position, "")
+            if item:
+                record[ranking.members[int(item) - 1]] = str(rank)
+
+
 def plant_branching(records: list[Record], codebook: Codebook, violations: list[dict],
                     rng: np.random.Generator) -> None:
     """Answer hidden questions for a few records whose gating answer hides them."""
@@ -226,9 +240,10 @@ def plant_branching(records: list[Record], codebook: Codebook, violations: list[
     for violation in violations:
         field = codebook[violation["field"]]
         check_codes(field.name, field.choices, [violation["code"]])
+        seen = shown_records(records, field)
+        reads = field.show_when.columns if field.show_when is not None else ()
         eligible = [i for i, r in enumerate(records) if i not in planted
-                    and all(r[other] != "" for other, _ in field.show_when)
-                    and not is_shown(r, field)]
+                    and all(r[column] != "" for column in reads) and not seen[i]]
         choice = eligible[int(rng.integers(len(eligible)))]
         records[choice][field.name] = str(violation["code"])
         planted.add(choice)
@@ -237,7 +252,7 @@ def plant_branching(records: list[Record], codebook: Codebook, violations: list[
 def ensure_answered(records: list[Record], codebook: Codebook) -> None:
     """Give any record that answered nothing the first code of the first single-choice field."""
     questions = [(f, f.columns) for f in codebook.question_fields]
-    fallback = next(f for f, _ in questions if f.type in CODED_TYPES and not f.show_when)
+    fallback = next(f for f, _ in questions if f.type in CODED_TYPES and f.show_when is None)
     for record in records:
         if not any(is_answered(record, f, columns) for f, columns in questions):
             record[fallback.name] = str(next(iter(fallback.choices)))
@@ -250,8 +265,8 @@ def fill_respondents(codebook: Codebook, targets: dict, n: int,
     records = [dict(blank) for _ in range(n)]
     base_n = int(targets["n"])
     specs = targets.get("fields", {})
-    first_of = {r.fields[0]: r for r in codebook.rankings.values()}
-    in_ranking = {f for r in codebook.rankings.values() for f in r.fields}
+    first_of = {r.members[0]: r for r in codebook.rankings.values()}
+    in_ranking = {f for r in codebook.rankings.values() for f in r.members}
     for field in codebook.fields.values():
         spec = specs.get(field.name)
         if field.name in first_of:
@@ -267,6 +282,9 @@ def fill_respondents(codebook: Codebook, targets: dict, n: int,
             fill_checkbox(records, field, spec, n, base_n, rng)
         elif field.type == "notes":
             fill_notes(records, field, spec, rng)
+    for ranking in codebook.rankings.values():
+        if ranking.matrix:
+            to_matrix(records, ranking)
     plant_branching(records, codebook, targets.get("branching_violations", []), rng)
     ensure_answered(records, codebook)
     return records
@@ -281,7 +299,7 @@ def timestamps(count: int, spec: dict, rng: np.random.Generator) -> list[str]:
 
 def export_columns(codebook: Codebook) -> list[str]:
     """REDCap raw export layout: id, identifier, timestamp, the fields, complete."""
-    identifier, stamp, complete = codebook.system_columns
+    identifier, stamp, complete = codebook.survey_columns
     fields = [c for c in codebook.columns if c != codebook.record_id]
     return [codebook.record_id, identifier, stamp, *fields, complete]
 
@@ -296,7 +314,7 @@ def generate(codebook: Codebook, targets: dict, n: int, seed: int) -> pd.DataFra
     empty_at = set(int(i) for i in rng.choice(total, size=n_empty, replace=False))
     stamps = iter(timestamps(n, targets["timestamps"], rng))
     answers = iter(respondents)
-    identifier, stamp, complete = codebook.system_columns
+    identifier, stamp, complete = codebook.survey_columns
     blank = dict.fromkeys(codebook.columns, "")
     rows = []
     for i in range(total):

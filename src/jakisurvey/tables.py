@@ -349,7 +349,8 @@ def rankings_rule(codebook) -> Markup:
     parts = [f"{name} ({ranking.k} positions: first place {ranking.k} points, last 1)"
              for name, ranking in codebook.rankings.items()]
     return sentence(Markup("**Rankings.** A ranking is valid when no item appears in two "
-                           "positions (empty positions are skipped). With K positions an item in "
+                           "positions and no position holds two items (empty positions are "
+                           "skipped). With K positions an item in "
                            "position p earns K + 1 - p points; items are ordered by total points "
                            "(Borda score), then first places, then code. Rankings: "),
                     "; ".join(parts), ".")

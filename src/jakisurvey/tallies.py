@@ -62,7 +62,6 @@ def ranking_points(codebook: Codebook, name: str) -> pd.DataFrame:
     """Points a position earns in a ranking of K positions: K + 1 - position."""
     k = codebook.rankings[name].k
     return pd.DataFrame({"Position": range(1, k + 1),
-                         "Field": list(codebook.rankings[name].fields),
                          "Points": [k + 1 - p for p in range(1, k + 1)]})
 
 
