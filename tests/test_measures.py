@@ -130,7 +130,7 @@ LAYERS = [  # lowest first: a module may import only from its own layer or below
     {"cache", "execute"},
     {"assemble"},
     {"render"},
-    {"outdir", "pipeline", "synth", "cli", "__main__"},
+    {"outdir", "pipeline", "verify", "synth", "cli", "__main__"},
 ]
 
 

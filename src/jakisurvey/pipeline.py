@@ -54,7 +54,12 @@ class Options:
     config: Path = QUARTO_CONFIG
     notebooks: Path = NOTEBOOKS
     render: bool = True   # False: up to the report notebook (Quarto's pre-render step)
-    date: dict | None = None   # the report's date (None: provenance.report_date's rule)
+    # `verify` re-runs a shared report as it was made: its date (None: provenance.report_date),
+    # its inputs as its notebooks show them (None: as seen from this report folder), and the
+    # changes it recorded since the report it replaced (None: this folder's previous report).
+    date: dict | None = None
+    shown: dict | None = None
+    replaced: list | None = None
 
 
 @contextmanager
@@ -155,7 +160,7 @@ class Run:
         self.renderer = choose_renderer(options.renderer)
         self.versions = renderer_versions(self.renderer)
         self.hashes = hashes(files)
-        self.shown = parameters(files, self.out)
+        self.shown = {**parameters(files, self.out), **(options.shown or {})}
         self.jobs = plan(section_notebooks(options.notebooks), self.shown, self.hashes)
         self.config_text = (options.config.read_text(encoding="utf-8")
                             if options.config.is_file() else "")
@@ -198,8 +203,11 @@ class Run:
         from .provenance import run_info
 
         public = Gate(self.checked.study.min_cell, self.plan).publish_all(exact)
-        self.previous = changes.previous_results(self.out)
-        change = changes.changes(self.as_published_now(self.previous), public)
+        if self.options.replaced is None:
+            self.previous = changes.previous_results(self.out)
+            change = changes.changes(self.as_published_now(self.previous), public)
+        else:   # verify: the replaced report is not shared; its changes are taken as recorded
+            self.previous, change = {}, self.options.replaced
         write_json(public, staging / "results.json")
         write_json(exact, staging / COLLECTED_FILE)
         write_private_listing(self.checked, staging / PRIVATE)
