@@ -190,3 +190,11 @@ def test_a_differing_environment_is_listed_package_by_package():
     assert lockfile.warning({**env, "as_locked": True, "differs": []}) is None
     assert lockfile.warning({"lock": None, "as_locked": False, "differs": []}).startswith(
         "environment: no uv.lock beside the project")
+
+
+def test_an_unreadable_lock_is_a_warning_not_a_refusal(tmp_path):
+    lock = tmp_path / "uv.lock"
+    lock.write_text("version = 1\n[[package]\n")
+    env = lockfile.environment(lock)
+    assert env["lock"] == "uv.lock" and env["as_locked"] is False and env["unreadable"]
+    assert lockfile.warning(env).startswith("environment: uv.lock cannot be read (")

@@ -145,3 +145,19 @@ def test_the_report_date_rule(tmp_path):
 
 def test_the_bundled_study_file_dates_the_report():
     assert yaml.safe_load(STUDY.read_text())["date"] == dt.date(2025, 3, 1)
+
+
+@pytest.mark.parametrize("run_json, says", [
+    (None, "no readable run.json; not a report made by jakisurvey"),
+    ({"inputs": "records.csv"}, "run.json: 'inputs' must give each input's file name and SHA-256; "
+                                "not as jakisurvey writes it"),
+    ({"inputs": {"records": {"file": "records.csv", "sha256": "ab" * 32}},
+      "renderer": {"renderer": "latex"}},
+     "'renderer' must name the renderer, pandoc or quarto; not as jakisurvey writes it")])
+def test_verify_refuses_a_folder_whose_run_json_it_cannot_use(tmp_path, run_json, says):
+    if run_json is not None:
+        (tmp_path / "run.json").write_text(json.dumps(run_json))
+    done = jakisurvey("verify", str(tmp_path))
+    assert done.returncode == 1 and done.stdout == ""
+    line, = done.stderr.splitlines()
+    assert line.startswith(f"error: {tmp_path}") and line.endswith(says)

@@ -128,7 +128,11 @@ def environment(lock: Path = LOCK) -> dict:
     digest = sha256(lock)
     if digest is None:
         return {"lock": None, "as_locked": False, "differs": []}
-    differs = differences(locked(read(lock)), installed_versions())
+    try:
+        differs = differences(locked(read(lock)), installed_versions())
+    except (tomllib.TOMLDecodeError, KeyError, StopIteration, TypeError, ValueError) as error:
+        return {"lock": lock.name, "sha256": digest, "as_locked": False, "differs": [],
+                "unreadable": f"{type(error).__name__}: {error}"[:200]}
     return {"lock": lock.name, "sha256": digest, "as_locked": not differs, "differs": differs}
 
 
@@ -136,6 +140,9 @@ def warning(env: dict) -> str | None:
     """The warning line for an environment that is not the one locked (None when it is)."""
     if env["lock"] is None:
         return "environment: no uv.lock beside the project; the environment is not checked"
+    if env.get("unreadable"):
+        return (f"environment: {env['lock']} cannot be read ({env['unreadable']}); the "
+                f"environment is not checked ({RELOCK})")
     if env["as_locked"]:
         return None
     shown = ", ".join(f"{d['package']} {d['installed'] or 'missing'} (locked {d['locked']})"

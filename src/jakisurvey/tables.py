@@ -405,6 +405,8 @@ def environment_text(env: dict) -> Markup:
         return Markup("No lock file (`uv.lock`) was found beside the project: the environment "
                       "was not checked.")
     lock = f"`{escape_code(env['lock'])}`, SHA-256 `{env['sha256']}`"
+    if env.get("unreadable"):
+        return Markup(f"The lock file ({lock}) cannot be read: the environment was not checked.")
     if env["as_locked"]:
         return Markup(f"**Environment as locked**: every package the report needs is at the "
                       f"version the lock file pins ({lock}).")

@@ -12,6 +12,7 @@ one it replaced, which is not shared, so they cannot be made again.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,16 +32,34 @@ class VerifyError(SurveyError):
 
 
 def recorded(folder: Path) -> dict:
-    """The shared report's run.json (one line when there is none that can be read)."""
+    """The shared report's run.json, checked to be as a run writes it (one line otherwise)."""
     try:
         info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise VerifyError(f"{folder}: no readable run.json; not a report made by jakisurvey") \
             from None
-    if not isinstance(info, dict) or not isinstance(info.get("inputs"), dict):
-        raise VerifyError(f"{folder}/run.json: no inputs recorded; not a report made by "
-                          "jakisurvey")
+    problem = run_json_problem(info)
+    if problem:
+        raise VerifyError(f"{folder}/run.json: {problem}; not as jakisurvey writes it")
     return info
+
+
+def run_json_problem(info: object) -> str | None:
+    """What in a run.json is not as a run writes it (None: nothing)."""
+    if not isinstance(info, dict):
+        return "not a JSON object"
+    inputs = info.get("inputs")
+    if not isinstance(inputs, dict) or not inputs or not all(
+            isinstance(e, dict) and isinstance(e.get("file"), str)
+            and re.fullmatch(r"[0-9a-f]{64}", str(e.get("sha256"))) for e in inputs.values()):
+        return "'inputs' must give each input's file name and SHA-256"
+    if not isinstance(info.get("renderer"), dict) or \
+            info["renderer"].get("renderer") not in ("pandoc", "quarto"):
+        return "'renderer' must name the renderer, pandoc or quarto"
+    if not (isinstance(info.get("date"), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", info["date"])
+            and isinstance(info.get("date_from"), str)):
+        return "'date' must be the report's day (YYYY-MM-DD), with 'date_from'"
+    return None
 
 
 def same_inputs(info: dict, inputs: Inputs) -> None:
@@ -85,18 +104,29 @@ def replaced_changes(folder: Path) -> list | None:
         change = json.loads((folder / "changes.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(report, dict) or not isinstance(report.get("cells"), list):
+        return None
     tagged = any(CHANGES_TAG in cell.get("metadata", {}).get("tags", [])
-                 for cell in report.get("cells", []) if isinstance(cell, dict))
-    return change if tagged and isinstance(change, list) else None
+                 for cell in report["cells"] if isinstance(cell, dict)
+                 and isinstance(cell.get("metadata"), dict))
+    if not tagged:
+        return None
+    if not (isinstance(change, list) and all(isinstance(c, dict) and isinstance(c.get("key"), str)
+                                             and {"old", "new"} <= set(c) for c in change)):
+        raise VerifyError(f"{folder}/changes.json: not the list of changes jakisurvey writes")
+    return change
 
 
 def remake(folder: Path, inputs: Inputs, into: Path, say) -> Path:
     """Make the shared report again from the inputs, in `into` (a new folder), as it was made."""
     info = recorded(folder)
     same_inputs(info, inputs)
-    renderer = info.get("renderer", {}).get("renderer", "auto")
-    date = {k: info[k] for k in ("date", "date_from") if isinstance(info.get(k), str)}
-    options = Options(renderer=renderer, force=True, say=say, date=date or None,
+    renderer = info["renderer"]["renderer"]
+    if renderer == "quarto" and shutil.which("quarto") is None:
+        raise VerifyError("the report was rendered by Quarto, which is not on PATH here; "
+                          "install Quarto 1.10 (see README) to verify it; nothing was run")
+    options = Options(renderer=renderer, force=True, say=say,
+                      date={"date": info["date"], "date_from": info["date_from"]},
                       shown=shown_inputs(folder), replaced=replaced_changes(folder))
     out = run(inputs, into, options)
     as_quarto_rendered(folder, out)
