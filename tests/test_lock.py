@@ -4,6 +4,7 @@ from it, `make setup` installing exactly it, and the running environment checked
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -130,8 +131,9 @@ def test_environment_yml_takes_its_versions_from_the_lock():
 
 def dry_run(*args: str) -> str:
     """What `make setup` would run (every step, as if nothing were installed)."""
-    return subprocess.run(["make", "-n", "-B", "setup", *args], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    return subprocess.run(["make", "--no-print-directory", "-n", "-B", "setup", *args], cwd=ROOT,
+                          capture_output=True, text=True, check=True, env=env).stdout
 
 
 def test_setup_installs_the_lock_with_uv_or_with_pip_from_its_export():
