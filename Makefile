@@ -17,6 +17,7 @@ setup: $(STAMP)
 # lock in step with pyproject.toml? (one line saying to run `make lock` when it is not)
 # Neither installer compiles every module of every package ahead (uv does not by default; pip
 # is told so): Python compiles what is imported on first use, a second, not a minute here.
+# Neither removes what else the venv holds (uv: --inexact), such as Quarto from the quarto extra.
 $(STAMP): pyproject.toml uv.lock requirements.txt
 	@PYTHONPATH=src $(PYTHON) -m jakisurvey.lockfile check
 ifneq ($(UV),)
