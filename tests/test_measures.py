@@ -124,14 +124,14 @@ LAYERS = [  # lowest first: a module may import only from its own layer or below
     {"errors", "definitions", "measures", "rounding", "checklist", "markdown", "notebook",
      "__init__"},
     {"textfile", "branching", "codebook", "study", "countries", "fieldtypes", "load", "survey",
-     "inputs"},
+     "inputs", "lockfile"},
     {"stats", "tallies", "subgroups", "stability", "cherries", "claims", "results", "privacy",
      "disclosure", "provenance", "changes"},
     {"tables", "figures", "spreadsheet"},
     {"cache", "execute"},
     {"assemble"},
     {"render"},
-    {"outdir", "pipeline", "synth", "cli", "__main__"},
+    {"outdir", "pipeline", "verify", "synth", "cli", "__main__"},
 ]
 
 

@@ -1,9 +1,9 @@
-"""The project's own files: environment.yml in step with pyproject.toml, clean notebooks."""
+"""The project's own files: clean notebooks, Quarto never executing (the lock and the files
+exported from it: test_lock.py)."""
 
 from __future__ import annotations
 
 import ast
-import tomllib
 
 import nbformat
 import pytest
@@ -15,17 +15,6 @@ from helpers import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PARAMETERS = {"records", "dictionary", "study", "output", "disclosure"}
 DEPENDENT = {"00_summary.ipynb", "07_cherries.ipynb"}   # they read the collected results
-
-
-def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
-    conda = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pip = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
-    assert set(pip) - {"-e ."} == wanted
-    quarto = next(d for d in conda["dependencies"] if isinstance(d, str) and d.startswith("quarto"))
-    extra = project["optional-dependencies"]["quarto"][0]
-    assert quarto.split("=")[1] == ".".join(extra.split("==")[1].split(".")[:2])  # same minor
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

@@ -116,3 +116,17 @@ def test_figure_text_from_inputs_is_never_mathematics(tmp_path):
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["Cost between $500 and $1,000"]
     assert all(not t._parse_math for t in fig.axes[0].get_yticklabels())
+
+
+def test_the_provenance_section_says_environment_as_locked_or_lists_each_difference():
+    differs = [{"package": "pandas", "locked": "3.1.1", "installed": "3.0.6"},
+               {"package": "pyproj", "locked": "3.8.0", "installed": None}]
+    env = {"lock": "uv.lock", "sha256": "ab" * 32, "as_locked": False, "differs": differs}
+    shown = tables.environment_text(env)
+    assert shown.startswith("**The environment differs from the lock** (`uv.lock`, SHA-256 ")
+    assert "2 package(s) at another version than locked" in shown
+    assert "| pandas | 3.1.1 | 3.0.6 |" in shown and "| pyproj | 3.8.0 | not installed |" in shown
+    same = tables.environment_text({**env, "as_locked": True, "differs": []})
+    assert same.startswith("**Environment as locked**") and "ab" * 32 in same
+    assert "not checked" in tables.environment_text({"lock": None, "as_locked": False,
+                                                     "differs": []})

@@ -537,7 +537,11 @@ def test_a_dictionary_label_longer_than_128_kib_is_read(tmp_path):
     ({"min_cell": 0}, "study.yml: 'min_cell' must be a whole number of at least 1 (found 0)"),
     ({"claims": [{"id": "a", "claim": "A", "published": 1, "check": "equals",
                   "result": "n_records", "publishd": 2}]},
-     "study.yml: claim 1, key 'publishd' is not a key of a claim; did you mean 'published'?")])
+     "study.yml: claim 1, key 'publishd' is not a key of a claim; did you mean 'published'?"),
+    ({"date": "2025-13-01"}, "study.yml: 'date' must be a day written YYYY-MM-DD, such as "
+                             "2025-03-01 (found '2025-13-01')"),
+    ({"date": 20250301}, "study.yml: 'date' must be a day written YYYY-MM-DD, such as "
+                         "2025-03-01 (found 20250301)")])
 def test_study_file_typos_are_errors(tmp_path, change, message):
     settings = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
     settings.update(change)

@@ -129,9 +129,24 @@ def section_cells(stem: str, book: nbformat.NotebookNode) -> list[nbformat.Noteb
     return cells
 
 
+def dated(cells: list[nbformat.NotebookNode], date: str | None) -> dict:
+    """The report's date (YYYY-MM-DD) where the renderers take it, never the clock: a Typst
+    `set document(date: ...)` after the front matter (the PDF's date, with either renderer;
+    the cell's `typst-` id keeps it out of the revision's comparison) and the notebook's
+    metadata (render.dated: the Word file's)."""
+    if not date:
+        return {}
+    year, month, day = (int(part) for part in date.split("-"))
+    typst = f"#set document(date: datetime(year: {year}, month: {month}, day: {day}))"
+    cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{=typst}}\n{typst}\n```",
+                                                  id="typst-date"))
+    return {"jakisurvey": {"date": date}}
+
+
 def assemble(executed: list[Path], title: str, numbers: dict[str, dict], target: Path,
-             after_summary: list[nbformat.NotebookNode] = ()) -> Path:
-    """Write the report notebook: title, then each section (after the first: `after_summary`)."""
+             after_summary: list[nbformat.NotebookNode] = (), date: str | None = None) -> Path:
+    """Write the report notebook: title, then each section (after the first: `after_summary`);
+    `date`: the report's (dated)."""
     front = nbformat.v4.new_raw_cell(f"---\ntitle: {json.dumps(escape(title))}\n---")
     cells = [front]
     metadata = {}
@@ -144,6 +159,7 @@ def assemble(executed: list[Path], title: str, numbers: dict[str, dict], target:
     for index, cell in enumerate(cells):
         cell.id = f"report-{index}"
         cell.metadata.pop("papermill", None)
-    report = nbformat.v4.new_notebook(cells=cells, metadata={**metadata, "title": title})
+    metadata = {**metadata, "title": title, **dated(cells, date)}
+    report = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
     nbformat.write(report, target)
     return target

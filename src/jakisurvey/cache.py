@@ -2,8 +2,9 @@
 
 An entry's key is the SHA-256 of what made it: a notebook's source, its parameters, the
 SHA-256 of every input file, and the software (Python, every installed distribution's
-version, and the bytes of this package's own files). An unchanged key means the stored
-result is the result; a changed anything means a new key. The folder is safe to delete.
+version, the bytes of this package's own files, and the lock file's SHA-256). An unchanged
+key means the stored result is the result; a changed anything means a new key. The folder is
+safe to delete.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import os
 import platform
 import secrets
 import shutil
-import sys
 import time
 from functools import cache
 from pathlib import Path
+
+from . import lockfile
 
 PACKAGE = Path(__file__).resolve().parent
 KEEP = 64  # entries kept per kind, most recently used first
@@ -29,30 +31,18 @@ def digest(*parts) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def installed() -> list[str]:
-    """Every installed distribution by the name of its metadata folder ('pandas-3.1.1.dist-info':
-    name and version), found without parsing each one's metadata (a no-change run stays fast)."""
-    found: set[str] = set()
-    for folder in filter(None, sys.path):   # '' (the working folder) is not an install place
-        try:
-            with os.scandir(folder) as entries:
-                found |= {e.name for e in entries if e.name.endswith((".dist-info", ".egg-info"))}
-        except OSError:
-            continue
-    return sorted(found)
-
-
 @cache
 def software() -> dict:
-    """What the results depend on besides the inputs: Python, distributions, this package's files."""
-    distributions = installed()
+    """What the results depend on besides the inputs: Python, distributions, this package's files,
+    and the lock file (the report says whether the environment is the one it pins)."""
+    distributions = lockfile.installed()
     package = hashlib.sha256()
     for path in sorted(PACKAGE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             package.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0")
             package.update(path.read_bytes())
     return {"python": platform.python_version(), "distributions": distributions,
-            "package": package.hexdigest()}
+            "package": package.hexdigest(), "lock": lockfile.sha256()}
 
 
 class Cache:

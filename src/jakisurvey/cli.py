@@ -1,4 +1,4 @@
-"""Command line: `jakisurvey run | validate | synth`."""
+"""Command line: `jakisurvey run | validate | verify | synth`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ def parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a records export and list its problems")
     add_inputs(validate)
     validate.add_argument("--study", type=Path, default=pipeline.DEFAULT_STUDY)
+    verify = commands.add_parser(
+        "verify", help="make a shared report again from its inputs and say, file by file, "
+                       "whether it is reproduced")
+    verify.add_argument("folder", type=Path, help="the shared report folder")
+    add_inputs(verify)
+    verify.add_argument("--study", type=Path, default=pipeline.DEFAULT_STUDY)
+    verify.add_argument("--keep", type=Path,
+                        help="a new folder to keep the report made again in (to look at what "
+                             "differs); by default it is made in a temporary folder")
+    verify.add_argument("--quiet", action="store_true",
+                        help="print only the files that differ and the last line")
     add_synth(commands)
     quarto = commands.add_parser("quarto", help="the steps `quarto render` runs at the project "
                                                 "root (see _quarto.yml); not for direct use")
@@ -66,6 +77,19 @@ def quarto(args: argparse.Namespace) -> int:
     step = pipeline.quarto_pre_render if args.step == "pre-render" else pipeline.quarto_post_render
     step(project)
     return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Make a shared report again and compare it file by file; 0 when it is reproduced."""
+    from .verify import REPRODUCED, differing, verify as remake_and_compare
+
+    say = (lambda line: None) if args.quiet else pipeline.to_stderr
+    found, verdict = remake_and_compare(args.folder, inputs(args), say, args.keep)
+    for name, status in found:
+        if not (args.quiet and status == REPRODUCED):
+            print(f"{name}: {status}")
+    print(verdict)
+    return 1 if differing(found) else 0
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -166,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, terminate)
     try:
-        return {"run": run, "validate": validate, "synth": synth,
+        return {"run": run, "validate": validate, "synth": synth, "verify": verify,
                 "quarto": quarto}[args.command](args)
     except SurveyError as error:
         if hasattr(error, "problems"):   # load.InputError: the problems of the records

@@ -98,15 +98,36 @@ def failing_line(source: str, traceback: list[str]) -> str:
     return next((s for s in lines if s.strip() and not s.startswith("#|")), "")
 
 
-def portable(nb, job: Job, parameters: dict, ran_with: dict) -> None:
-    """Show the parameters a reader re-runs the notebook with (relative paths), not this run's,
-    and keep this machine's folders out of every output (a warning may print a file's path)."""
+INJECTED = "injected-parameters"   # papermill's tag (and, here, the id) of the parameters it adds
+TIMINGS = ("start_time", "end_time", "duration")   # papermill's wall-clock metadata
+
+
+def portable(nb, job: Job, parameters: dict, ran_with: dict) -> dict:
+    """Make an executed notebook what is published, the same bytes from the same inputs:
+
+    - the parameters a reader re-runs it with (relative paths), not this run's, and no folder
+      of this machine in any output (a warning may print a file's path);
+    - no wall-clock time: papermill's start, end and duration of the notebook and of each
+      cell are taken out and returned ({"seconds": ..., "cells": {cell id: seconds}}), for the
+      run's private timings;
+    - a fixed id for the cell papermill injects (it draws a random one), and the text a cell
+      printed as one output per stream (how the kernel split it depends on timing).
+    """
     from papermill.translators import translate_parameters
 
+    cells = {}
     for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
+        if INJECTED in cell.metadata.get("tags", []):
             cell.source = translate_parameters(KERNEL, "python", parameters, "Parameters").strip()
+            cell.id = INJECTED
         cell.metadata.pop("execution", None)
+        ran = cell.metadata.get("papermill", {})
+        if ran.get("duration") is not None:
+            cells[cell.id] = ran["duration"]
+        for key in TIMINGS:
+            ran.pop(key, None)
+        if "outputs" in cell:
+            cell.outputs = joined_streams(cell.outputs)
         for output in cell.get("outputs", []):
             if "text" in output:
                 output["text"] = relative_paths(output["text"], parameters, ran_with)
@@ -115,7 +136,24 @@ def portable(nb, job: Job, parameters: dict, ran_with: dict) -> None:
                     output["data"][mime] = relative_paths(output["data"][mime], parameters,
                                                           ran_with)
     info = nb.metadata.get("papermill", {})
+    seconds = info.get("duration")
+    for key in TIMINGS:
+        info.pop(key, None)
     info.update(parameters=parameters, input_path=f"notebooks/{job.name}", output_path=job.name)
+    return {"seconds": seconds, "cells": cells}
+
+
+def joined_streams(outputs: list) -> list:
+    """Outputs with each run of printed text on one stream as one output."""
+    joined: list = []
+    for output in outputs:
+        last = joined[-1] if joined else None
+        if (output.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == output.get("name")):
+            last["text"] = "".join(last["text"]) + "".join(output["text"])
+        else:
+            joined.append(output)
+    return joined
 
 
 def relative_paths(text: str | list, parameters: dict, ran_with: dict) -> str:
@@ -230,6 +268,7 @@ class Pool:
         self._spec.__enter__()
         self.kernels: list[Kernel | None] = [None] * size
         self.errors: list[BaseException | None] = [None] * size
+        self.timings: dict[str, dict] = {}   # by notebook: wall-clock times (kept private)
         self.closing = False
         self.threads = [threading.Thread(target=self.start, args=(i, runtime, cwd, env),
                                          daemon=True) for i in range(size)]
@@ -267,8 +306,9 @@ class Pool:
         self._spec.__exit__(None, None, None)
 
 
-def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed: Path) -> None:
-    """Run one notebook in a kernel; on failure keep the partial copy and say where it failed."""
+def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed: Path) -> dict:
+    """Run one notebook in a kernel; on failure keep the partial copy and say where it failed.
+    Returns the wall-clock timings taken out of it (portable)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -289,8 +329,9 @@ def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed:
                             f"The partially executed notebook is kept at {kept}") from None
     import nbformat
 
-    portable(nb, job, shown, parameters)
+    timings = portable(nb, job, shown, parameters)
     nbformat.write(nb, job.target)
+    return timings
 
 
 def missing(jobs: list[Job], cache: Cache) -> list[Job]:
@@ -334,7 +375,7 @@ def run_pool(todo: list[Job], pool: Pool, parameters: dict, shown: dict, failed:
                 kernel = kernel or pool.get(index)
                 say(f"notebook {job.name}: running")
                 start = time.perf_counter()
-                execute_one(job, kernel, parameters, shown, failed)
+                pool.timings[job.name] = execute_one(job, kernel, parameters, shown, failed)
                 say(f"notebook {job.name}: done in {time.perf_counter() - start:.1f} s")
                 then(job)
         except BaseException as error:  # noqa: BLE001 - handed to the main thread

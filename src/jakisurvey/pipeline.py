@@ -32,6 +32,7 @@ QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders th
 QUARTO_WRITES = ["report.html", "report.pdf", "report.docx", "report_files/*", "*.quarto_ipynb"]
 PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
 COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
+TIMINGS_FILE = f"{PRIVATE}/timings.json"   # the run's wall-clock times (none in what is shared)
 DISCLOSURE_FILE = "disclosure.json"   # the disclosure plan: every hidden cell and why
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
@@ -53,6 +54,12 @@ class Options:
     config: Path = QUARTO_CONFIG
     notebooks: Path = NOTEBOOKS
     render: bool = True   # False: up to the report notebook (Quarto's pre-render step)
+    # `verify` re-runs a shared report as it was made: its date (None: provenance.report_date),
+    # its inputs as its notebooks show them (None: as seen from this report folder), and the
+    # changes it recorded since the report it replaced (None: this folder's previous report).
+    date: dict | None = None
+    shown: dict | None = None
+    replaced: list | None = None
 
 
 @contextmanager
@@ -72,6 +79,13 @@ def heartbeat(say, step: str, every: float = 5.0):
     finally:
         done.set()
         thread.join()
+
+
+def iso_time(seconds: float) -> str:
+    """A moment as ISO 8601 in UTC, to the second."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_json(data: object, path: Path) -> None:
@@ -134,27 +148,30 @@ class Run:
     """The work of one run, from checked inputs to a published report folder."""
 
     def __init__(self, inputs: Inputs, out: str | os.PathLike, options: Options) -> None:
+        from .provenance import report_date
         from .render import choose_renderer, renderer_versions
 
         self.inputs, self.options, self.say = inputs, options, options.say
         study, files = study_files(inputs)
+        self.date = options.date or report_date(study.date, inputs.study, inputs.records)
         self.out = outdir.check_out(out, files.values(), PROJECT)
         for line in outdir.recover(self.out):
             self.say(line)
         self.renderer = choose_renderer(options.renderer)
         self.versions = renderer_versions(self.renderer)
         self.hashes = hashes(files)
-        self.shown = parameters(files, self.out)
+        self.shown = {**parameters(files, self.out), **(options.shown or {})}
         self.jobs = plan(section_notebooks(options.notebooks), self.shown, self.hashes)
         self.config_text = (options.config.read_text(encoding="utf-8")
                             if options.config.is_file() else "")
         self.key = digest([job.key for job in self.jobs], self.config_text, self.versions,
-                          software(), options.render)
+                          software(), options.render, self.date)
         self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
         self.checked: Checked | None = None
         self.pool: Pool | None = None
         self.plan: dict[str, str] = {}
         self.previous = None
+        self.timings: dict[str, dict] = {}   # notebook: wall-clock times, for private/
 
     def up_to_date(self) -> bool:
         """Whether the report folder already holds this run's report."""
@@ -169,26 +186,37 @@ class Run:
 
         numbers = figure_numbers({job.source.stem: nbformat.read(job.source, as_version=4)
                                   for job in self.jobs})
+        started, start = time.time(), time.perf_counter()
         exact = self.execute(staging, numbers)
         change = self.write_results(exact, staging)
         self.render(staging, change, numbers)
+        write_json({"started": iso_time(started), "seconds": round(time.perf_counter() - start, 3),
+                    "notebooks": self.timings}, staging / TIMINGS_FILE)
+        seal(staging / PRIVATE)
         return change
 
     def write_results(self, exact: dict, staging: Path) -> list[dict]:
         """results.json (shared), private/ (exact values, listing), changes.json and run.json."""
         from . import changes
+        from .lockfile import environment, warning
         from .privacy import Gate
         from .provenance import run_info
 
         public = Gate(self.checked.study.min_cell, self.plan).publish_all(exact)
-        self.previous = changes.previous_results(self.out)
-        change = changes.changes(self.as_published_now(self.previous), public)
+        if self.options.replaced is None:
+            self.previous = changes.previous_results(self.out)
+            change = changes.changes(self.as_published_now(self.previous), public)
+        else:   # verify: the replaced report is not shared; its changes are taken as recorded
+            self.previous, change = {}, self.options.replaced
         write_json(public, staging / "results.json")
         write_json(exact, staging / COLLECTED_FILE)
         write_private_listing(self.checked, staging / PRIVATE)
-        seal(staging / PRIVATE)
         write_json(change, staging / "changes.json")
-        write_json(run_info(self.checked.files, self.hashes, self.versions), staging / "run.json")
+        env = environment()
+        if warning(env):
+            self.say(warning(env))
+        write_json(run_info(self.checked.files, self.hashes, self.versions, self.date, env),
+                   staging / "run.json")
         return change
 
     def as_published_now(self, previous: dict | None) -> dict | None:
@@ -252,6 +280,7 @@ class Run:
         finally:
             if self.pool is not None:
                 self.pool.close()
+                self.timings.update(self.pool.timings)
             shutil.rmtree(staging / ".runtime", ignore_errors=True)
         return exact
 
@@ -348,7 +377,7 @@ class Run:
 
         executed = [staging / "notebooks" / job.name for job in self.jobs]
         report = assemble(executed, self.checked.study.title, numbers, staging / "report.ipynb",
-                          self.changes_cells(change))
+                          self.changes_cells(change), self.date["date"])
         self.revise(report, staging)
         if self.options.render:
             self.render_report(report, staging)
@@ -518,7 +547,10 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
     if marker is None or not notebook.is_file():
         raise outdir.OutputError(f"{build} holds no report notebook of this tool; run "
                                  "`quarto render` at the project root")
+    import nbformat
+
     from .render import REPORT_FILES
+    from .render.dated import dated_docx, notebook_date
 
     made = [build / name for name in REPORT_FILES]
     if not all(p.is_file() and p.stat().st_mtime >= notebook.stat().st_mtime for p in made):
@@ -533,6 +565,7 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
     try:
         shutil.copytree(build, staging, dirs_exist_ok=True,
                         ignore=lambda folder, names: [outdir.MARKER] if Path(folder) == build else [])
+        dated_docx(staging / "report.docx", notebook_date(nbformat.read(notebook, as_version=4)))
         outdir.publish(staging, out, key=marker.get("key"))
     except BaseException:
         outdir.discard(staging)

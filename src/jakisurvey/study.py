@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ class Study:
     resamples: int = DEFAULT_RESAMPLES
     cherries: dict[str, str] = field(default_factory=dict)
     missing_codes: dict[str, str] = field(default_factory=lambda: dict(REDCAP_MISSING_CODES))
+    date: dt.date | None = None   # the report's date (provenance.report_date)
 
 
 def shown(value: object) -> str:
@@ -207,11 +209,23 @@ def missing_codes_setting(settings: dict, path: Path) -> dict[str, str]:
                              "underscores)")
         codes[code] = str(label or "").strip() or code
     return codes
+def date_setting(settings: dict, path: Path) -> dt.date | None:
+    """Read the report's date: a day written YYYY-MM-DD (YAML reads it as a date)."""
+    value = settings.get("date")
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise StudyError(f"{path}: 'date' must be a day written YYYY-MM-DD, such as 2025-03-01 "
+                     f"(found {shown(value)})")
 
 
 # Every setting the study file may hold (a misspelt one is an error, never silently ignored).
 SETTINGS = ("title", "citation", "n_invited", "n_invited_range", "min_cell", "country_aliases",
-            "regions", "claims", "seed", "resamples", "cherries", "missing_codes")
+            "regions", "claims", "seed", "resamples", "cherries", "missing_codes", "date")
 
 
 def unknown_keys(given: dict, known: tuple[str, ...], path: Path, label: str = "'{key}'",
@@ -252,6 +266,7 @@ def load_study(path: Path) -> Study:
         resamples=positive_int(settings, "resamples", path, default=DEFAULT_RESAMPLES),
         cherries=cherries_setting(settings, path),
         missing_codes=missing_codes_setting(settings, path),
+        date=date_setting(settings, path),
     )
 
 

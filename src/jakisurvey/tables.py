@@ -399,6 +399,27 @@ def versions_table(versions: dict[str, str]) -> Markup:
                                         "Version": list(versions.values())}))
 
 
+def environment_text(env: dict) -> Markup:
+    """'Environment as locked', or each package whose installed version is not the locked one
+    (lockfile.environment)."""
+    if env["lock"] is None:
+        return Markup("No lock file (`uv.lock`) was found beside the project: the environment "
+                      "was not checked.")
+    lock = f"`{escape_code(env['lock'])}`, SHA-256 `{env['sha256']}`"
+    if env.get("unreadable"):
+        return Markup(f"The lock file ({lock}) cannot be read: the environment was not checked.")
+    if env["as_locked"]:
+        return Markup(f"**Environment as locked**: every package the report needs is at the "
+                      f"version the lock file pins ({lock}).")
+    differs = env["differs"]
+    rows = pd.DataFrame({"Package": [d["package"] for d in differs],
+                         "Locked": [d["locked"] for d in differs],
+                         "Installed": [d["installed"] or "not installed" for d in differs]})
+    return Markup(f"**The environment differs from the lock** ({lock}): "
+                  f"{md(safe(len(differs)))} package(s) at another version than locked.\n\n"
+                  + markdown_table(rows))
+
+
 def data_quality_table(entries: Published) -> Markup:
     """Problems that did not stop the analysis, counted by field and problem (published)."""
     if not entries.value:

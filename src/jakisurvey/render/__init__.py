@@ -73,14 +73,22 @@ def render_report(report_ipynb: Path, out_dir: Path, renderer: str, config: Path
     return the warnings the tools printed, for the caller to show.
 
     ``config`` is the project's _quarto.yml (its ``format:``, ``execute: echo`` and ``lang``
-    apply; its ``project:`` section does not).
+    apply; its ``project:`` section does not). The PDF and the Word file carry the report
+    notebook's date (render.dated), never the clock.
     """
+    import nbformat
+
+    from .dated import dated_docx, notebook_date
+
     settings = load_config(config)
     if choose_renderer(renderer) == "quarto":
         from .quarto import render_with_quarto
 
-        return render_with_quarto(report_ipynb, out_dir, settings)
-    return render_with_pandoc(report_ipynb, out_dir, settings)
+        warnings = render_with_quarto(report_ipynb, out_dir, settings)
+    else:
+        warnings = render_with_pandoc(report_ipynb, out_dir, settings)
+    dated_docx(out_dir / "report.docx", notebook_date(nbformat.read(report_ipynb, as_version=4)))
+    return warnings
 
 
 def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> list[str]:

@@ -37,6 +37,7 @@ from ..notebook import cell_options, with_options
 from .cells import notebook_markdown
 from .config import echo_default, format_options, load_config
 from .pandoc import READER, render_docx, render_html
+from .dated import dated_docx, notebook_date
 from .quarto import ESCAPED_CAPTIONS
 
 AUTHOR = "jakisurvey"
@@ -61,7 +62,8 @@ def write_revision(old: Path, new: Path, out_dir: Path, config: Path) -> list[st
     except (OSError, ValueError, AttributeError, KeyError, TypeError) as error:
         return [f"the previous report's {old.name} cannot be read ({type(error).__name__}): "
                 "no changes.docx"]
-    after = comparable(nbformat.read(new, as_version=4))
+    latest = nbformat.read(new, as_version=4)
+    after = comparable(latest)
     if fingerprint(before) == fingerprint(after):
         return None
     settings = load_config(config)
@@ -86,6 +88,7 @@ def write_revision(old: Path, new: Path, out_dir: Path, config: Path) -> list[st
                                 format_options(settings, "html"), f"Changes: {title}",
                                 reader="json"))
         track_rows(out_dir / "changes.docx")
+        dated_docx(out_dir / "changes.docx", notebook_date(latest))
         return warnings
 
 
