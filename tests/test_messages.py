@@ -25,8 +25,8 @@ def run(capsys, *args: str) -> tuple[int, str]:
 def study_with(tmp_path, **changes) -> str:
     """A copy of the bundled study file with some settings changed."""
     settings = yaml.safe_load(STUDY.read_text())
-    settings.update(country_aliases=str(DATA / "country_aliases.csv"),
-                    regions=str(DATA / "regions.csv"), **changes)
+    settings.update({"country_aliases": str(DATA / "country_aliases.csv"),
+                     "regions": str(DATA / "regions.csv"), **changes})
     path = tmp_path / "study.yml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return str(path)
@@ -90,3 +90,18 @@ def test_inputs_are_checked_before_the_report_folder_is_touched(tmp_path, capsys
                         str(tmp_path / "out"))
     assert status == 1 and "records file not found" in error
     assert list(tmp_path.iterdir()) == [] and DICTIONARY.is_file() and RECORDS.is_file()
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("regions", None, "'regions' must name a file"), ("regions", 7, "'regions' must name a file"),
+    ("regions", ["regions.csv"], "'regions' must name a file"),
+    ("country_aliases", "", "'country_aliases' must name a file"),
+    ("title", None, "'title' must be a non-empty text (found None)"),
+    ("title", "  ", "'title' must be a non-empty text"),
+    ("title", ["a", "list"], "'title' must be a non-empty text")])
+def test_a_study_setting_of_the_wrong_kind_is_one_line(tmp_path, capsys, setting, value,
+                                                       message):
+    study = study_with(tmp_path, **{setting: value})
+    assert cli.main(["validate", "--study", study]) == 1
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1 and error.startswith(f"error: {study}: {message}"), error

@@ -155,6 +155,27 @@ def seed_setting(settings: dict, path: Path) -> int:
     return value
 
 
+def text_setting(settings: dict, key: str, path: Path, default: str, empty: bool = False) -> str:
+    """A text setting (title, citation): a text, not empty unless `empty` (a bare `title:` is
+    empty: the report would be titled 'None')."""
+    value = settings.get(key, default)
+    if value is None and empty:
+        return ""
+    if not isinstance(value, str) or not (value.strip() or empty):
+        raise StudyError(f"{path}: '{key}' must be a non-empty text (found {shown(value)}); "
+                         f"write it after the colon, e.g. {key}: {default or 'Survey report'}")
+    return value
+
+
+def file_setting(settings: dict, key: str, path: Path) -> Path:
+    """A setting naming a file (country_aliases, regions): a path relative to the study file."""
+    value = settings.get(key, f"{key}.csv")
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise StudyError(f"{path}: '{key}' must name a file, relative to the study file (e.g. "
+                         f"{key}: {key}.csv), or be left out for {key}.csv (found {shown(value)})")
+    return path.parent / value.strip()
+
+
 def cherries_setting(settings: dict, path: Path) -> dict[str, str]:
     """Read the CHERRIES design items: known keys, each with a non-empty text."""
     value = settings.get("cherries") or {}
@@ -194,15 +215,14 @@ def load_study(path: Path) -> Study:
     if not isinstance(settings, dict):
         raise StudyError(f"{path}: expected settings as 'key: value' lines")
     unknown_keys(settings, SETTINGS, path)
-    here = path.parent
     return Study(
         path=path,
-        title=str(settings.get("title", "Survey report")),
-        citation=str(settings.get("citation", "")),
+        title=text_setting(settings, "title", path, "Survey report"),
+        citation=text_setting(settings, "citation", path, "", empty=True),
         n_invited=positive_int(settings, "n_invited", path),
         min_cell=positive_int(settings, "min_cell", path, default=1),
-        country_aliases=here / settings.get("country_aliases", "country_aliases.csv"),
-        regions=here / settings.get("regions", "regions.csv"),
+        country_aliases=file_setting(settings, "country_aliases", path),
+        regions=file_setting(settings, "regions", path),
         claims=parse_claims(settings.get("claims"), path),
         n_invited_range=invited_range(settings, path),
         seed=seed_setting(settings, path),
