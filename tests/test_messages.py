@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 
@@ -105,3 +106,32 @@ def test_a_study_setting_of_the_wrong_kind_is_one_line(tmp_path, capsys, setting
     assert cli.main(["validate", "--study", study]) == 1
     error = capsys.readouterr().err
     assert len(error.splitlines()) == 1 and error.startswith(f"error: {study}: {message}"), error
+
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mAtlantis\u202e"
+
+
+def test_control_characters_from_inputs_are_shown_not_obeyed(tmp_path, capsys):
+    """A country answer and a claim id with terminal escape sequences (a new window title, a
+    cleared screen, colour, right-to-left text) are printed as their escapes."""
+    lines = RECORDS.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    first = next(csv.reader([lines[1]]))
+    first[header.index("country")] = ESCAPES
+    records = tmp_path / "records.csv"
+    with records.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(lines[0])
+        csv.writer(handle, lineterminator="\n").writerow(first)
+        handle.writelines(lines[2:])
+    assert cli.main(["validate", "--records", str(records)]) == 0
+    printed = capsys.readouterr().out
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mAtlantis\\u202e" in printed
+    claims = yaml.safe_load(STUDY.read_text())["claims"]
+    claims[0] = {**claims[0], "id": f"respondents{ESCAPES}", "result": "no_such_result"}
+    assert cli.main(["validate", "--study", study_with(tmp_path, claims=claims)]) == 1
+    error = capsys.readouterr().err
+    assert "claim 'respondents\\x1b]0;owned" in error
+    pipeline.to_stderr(f"changes: claim '{ESCAPES}': match -> mismatch")
+    said = capsys.readouterr().err
+    for text in (printed, error, said):
+        assert not any(c in text for c in "\x1b\x07\u202e"), text

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import pipeline
 from .errors import SurveyError
+from .terminal import printable
 
 SYNTH_TARGETS = pipeline.PROJECT / "data" / "synthetic" / "targets.yml"
 
@@ -56,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         options.say = lambda line: None
     out = pipeline.run(inputs(args), args.out, options)
-    print(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
+    show(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return 0
+
+
+def show(line: str, stream=None) -> None:
+    """Print a line, its control characters shown rather than obeyed (terminal.printable)."""
+    print(printable(line), file=stream or sys.stdout)
 
 
 def quarto(args: argparse.Namespace) -> int:
@@ -74,8 +80,8 @@ def validate(args: argparse.Namespace) -> int:
     checked = pipeline.check_inputs(inputs(args))
     survey = checked.survey
     for line in listed(survey.problems):
-        print(line)
-    print(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "
+        show(line)
+    show(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "
           f"respondents, {len(survey.problems)} warnings)")
     return 0
 
@@ -148,7 +154,7 @@ def synth(args: argparse.Namespace) -> int:
     from .synth import write_synthetic
 
     write_synthetic(args.n, args.seed, args.out, args.dictionary, args.targets, force=args.force)
-    print(f"Synthetic records written to {args.out}")
+    show(f"Synthetic records written to {args.out}")
     return 0
 
 
@@ -170,20 +176,20 @@ def main(argv: list[str] | None = None) -> int:
                 "quarto": quarto}[args.command](args)
     except SurveyError as error:
         if hasattr(error, "problems"):   # load.InputError: the problems of the records
-            print(error, file=sys.stderr)
-            print(f"{len(error.problems)} problem(s): nothing was analysed.", file=sys.stderr)
+            show(str(error), sys.stderr)
+            show(f"{len(error.problems)} problem(s): nothing was analysed.", sys.stderr)
         else:
-            print(f"error: {error}", file=sys.stderr)
+            show(f"error: {error}", sys.stderr)
         return 1
     except OSError as error:
         where = f": {error.filename}" if error.filename else ""
-        print(f"error: {error.strerror or error}{where}; nothing was changed", file=sys.stderr)
+        show(f"error: {error.strerror or error}{where}; nothing was changed", sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; nothing was changed", file=sys.stderr)
+        show("interrupted; nothing was changed", sys.stderr)
         return 130
     except Terminated:
-        print("terminated; nothing was changed", file=sys.stderr)
+        show("terminated; nothing was changed", sys.stderr)
         return 143
 
 

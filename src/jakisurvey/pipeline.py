@@ -21,6 +21,7 @@ from .cache import Cache, digest, software
 from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
 from .execute import Job, NotebookError, Pool, execute_all, missing, plan, warm_up
 from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
+from .terminal import printable
 
 PROJECT = NOTEBOOKS.parent
 QUARTO_CONFIG = PROJECT / "_quarto.yml"
@@ -38,8 +39,8 @@ __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
 
 def to_stderr(line: str) -> None:
-    """Progress on standard error, one line per step."""
-    print(line, file=sys.stderr, flush=True)
+    """Progress on standard error, one line per step (control characters shown, not obeyed)."""
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 @dataclass
