@@ -108,6 +108,16 @@ def test_a_study_setting_of_the_wrong_kind_is_one_line(tmp_path, capsys, setting
     assert len(error.splitlines()) == 1 and error.startswith(f"error: {study}: {message}"), error
 
 
+def test_an_input_whose_name_is_not_utf8_is_one_line(tmp_path, capsys):
+    records = tmp_path / os.fsdecode(b"records-\xff.csv")
+    records.write_bytes(RECORDS.read_bytes())
+    status, error = run(capsys, "--records", str(records), "--out", str(tmp_path / "out"))
+    assert status == 1 and "Traceback" not in error
+    assert error.splitlines()[0] == f"error: {tmp_path}/records-\\udcff.csv: the records file's " \
+        "name is not valid UTF-8 text; rename the file (or its folder)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [records.name]
+
+
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mAtlantis\u202e"
 
 

@@ -20,7 +20,7 @@ from . import outdir
 from .cache import Cache, digest, software
 from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
 from .execute import Job, NotebookError, Pool, execute_all, missing, plan, warm_up
-from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
+from .inputs import Checked, Inputs, Snapshot, check_inputs, hand_over, study_files
 from .terminal import printable
 
 PROJECT = NOTEBOOKS.parent
@@ -138,13 +138,14 @@ class Run:
         from .render import choose_renderer, renderer_versions
 
         self.inputs, self.options, self.say = inputs, options, options.say
-        study, files = study_files(inputs)
+        self.snapshot = Snapshot.take(inputs)   # every input read once, here
+        files = self.snapshot.files
         self.out = outdir.check_out(out, files.values(), PROJECT)
         for line in outdir.recover(self.out):
             self.say(line)
         self.renderer = choose_renderer(options.renderer)
         self.versions = renderer_versions(self.renderer)
-        self.hashes = hashes(files)
+        self.hashes = self.snapshot.hashes
         self.shown = parameters(files, self.out)
         self.jobs = plan(section_notebooks(options.notebooks), self.shown, self.hashes)
         self.config_text = (options.config.read_text(encoding="utf-8")
@@ -443,9 +444,9 @@ class Run:
         return [cell]   # (the tag keeps it out of changes.docx: what it lists changed anyway)
 
     def check(self) -> None:
-        """Read and check the inputs (and the claims against them), saying how it went."""
+        """Check the inputs as read (and the claims against them), saying how it went."""
         start = time.perf_counter()
-        self.checked = check_inputs(self.inputs, self.hashes)
+        self.checked = check_inputs(self.inputs, self.snapshot)
         survey = self.checked.survey
         self.say(f"inputs: {len(survey.data)} records, {len(survey.respondents)} respondents, "
                  f"{len(survey.problems)} warnings, checked in {time.perf_counter() - start:.1f} s")
@@ -455,6 +456,7 @@ class Run:
 
         The inputs are checked first; kernels then start for the notebooks not in the cache
         and get the checked inputs from the run (inputs.hand_over) instead of reading them again.
+        Before publishing, the run checks that no input changed since it read them.
         """
         if self.up_to_date():
             self.say(f"nothing changed since the report in {self.out} was made; "
@@ -466,6 +468,7 @@ class Run:
             (staging / "notebooks").mkdir()
             private_folder(staging)
             change = self.build(staging)
+            self.snapshot.check_unchanged(rehash=True)
             expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
             outdir.publish(staging, self.out, key=self.key, expected=expected)
         except BaseException:

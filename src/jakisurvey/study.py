@@ -10,6 +10,7 @@ import yaml
 from . import measures
 from .checklist import STUDY_KEYS
 from .errors import StudyError
+from .textfile import file_bytes
 
 CHECKS = ("equals", "percent", "over", "leading")
 CLAIM_KEYS = ("id", "claim", "published", "check", "result")
@@ -209,7 +210,7 @@ def load_study(path: Path) -> Study:
     """Read and check a study configuration file."""
     path = Path(path)
     try:
-        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        settings = yaml.safe_load(file_bytes(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise StudyError(f"{path}: cannot be read as YAML ({error})")
     if not isinstance(settings, dict):
