@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -24,8 +23,9 @@ from pypdf import PdfReader
 
 from jakisurvey.study import load_study
 
-from helpers import (DICTIONARY, RECORDS, ROOT, STUDY, assert_absent, bundled_inputs, digest,
-                     jakisurvey, pdf_text, private_strings, squeezed, text_of, tool_path)
+from helpers import (DICTIONARY, RECORDS, ROOT, STUDY, assert_absent, bundled_inputs, copied,
+                     digest, jakisurvey, pdf_text, private_strings, squeezed, text_of, tool_path,
+                     wait_for)
 
 
 FIGURE_PANELS = ["Figure 1A: Respondents per country", "Figure 1B: Indications for starting",
@@ -172,12 +172,6 @@ def test_no_absolute_paths_outside_private(report_dirs):
         assert 'output = ".."' in injected.source and "records = \"" in injected.source
 
 
-def copied(pandoc_report: Path, tmp_path: Path) -> Path:
-    """A copy of the project folder holding the bundled report (its cache included)."""
-    subprocess.run(["cp", "-a", str(pandoc_report.parent), str(tmp_path / "project")], check=True)
-    return tmp_path / "project" / pandoc_report.name
-
-
 def test_an_executed_notebook_reruns_in_its_folder(pandoc_report, tmp_path):
     import papermill
 
@@ -258,18 +252,6 @@ def test_failing_notebook_keeps_previous_report(pandoc_report, tmp_path):
     kept = tmp_path / ".jakisurvey-cache" / "failed" / "00_fails.ipynb"
     assert kept.is_file() and "planted failure" in kept.read_text()
     assert not (tmp_path / ".jakisurvey-cache" / "staging").exists()
-
-
-def wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> None:
-    """Read a process's standard error until a line contains `text`."""
-    end = time.time() + timeout
-    while time.time() < end:
-        line = process.stderr.readline()
-        if text in line:
-            return
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"never printed {text!r}")
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import outdir
 from .cache import Cache, digest, software
 from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
-from .execute import Job, NotebookError, Pool, execute_all, missing, plan, warm_up
+from .execute import Job, NotebookError, Pool, execute_all, from_cache, plan, warm_up
 from .inputs import Checked, Inputs, Snapshot, check_inputs, hand_over, study_files
 from .terminal import printable
 
@@ -31,6 +31,7 @@ DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
 QUARTO_WRITES = ["report.html", "report.pdf", "report.docx", "report_files/*", "*.quarto_ipynb"]
+VIEW = "view.html"    # a notebook view's file in its cache entry
 PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
 COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
 DISCLOSURE_FILE = "disclosure.json"   # the disclosure plan: every hidden cell and why
@@ -152,7 +153,8 @@ class Run:
                             if options.config.is_file() else "")
         self.key = digest([job.key for job in self.jobs], self.config_text, self.versions,
                           software(), options.render)
-        self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
+        self.cache = Cache(outdir.cache_dir(self.out), use=not options.force, say=self.say,
+                           guard=self.snapshot.check_unchanged)
         self.checked: Checked | None = None
         self.pool: Pool | None = None
         self.plan: dict[str, str] = {}
@@ -275,7 +277,7 @@ class Run:
         later = self.targets(staging, [j for j in self.jobs if j.dependent])
         plan_key = [digest(plan)] if any(why != SMALL for why in plan.values()) else []
         recorded: dict[str, list[dict]] = {}
-        todo = missing(sections, self.cache)
+        cached, todo = from_cache(sections, self.cache)
         self.kernels(staging, len(todo) + (len(later) if todo else 0))
 
         def done(job: Job) -> None:
@@ -285,14 +287,15 @@ class Run:
 
         failed = outdir.cache_dir(self.out) / "failed"
         run = absolute(self.checked.files, staging)
-        execute_all(sections, todo, self.cache, run, self.shown, self.pool, failed, self.say, done)
+        execute_all(sections, cached, self.cache, run, self.shown, self.pool, failed, self.say,
+                    done)
         values, _ = collect({job.source.stem: recorded[job.source.stem] for job in sections})
         write_json(values, staging / COLLECTED_FILE)
         later = [job.keyed(digest(values), *plan_key) for job in later]
-        todo_later = missing(later, self.cache)
+        cached_later, todo_later = from_cache(later, self.cache)
         self.kernels(staging, len(todo_later))
-        execute_all(later, todo_later, self.cache, run, self.shown, self.pool, failed, self.say,
-                    done)
+        execute_all(later, cached_later, self.cache, run, self.shown, self.pool, failed,
+                    self.say, done)
         executed = len(todo) + len(todo_later)
         if executed:
             self.say(f"notebooks: {executed} executed, {len(self.jobs) - executed} from the "
@@ -386,13 +389,15 @@ class Run:
         view = path.with_suffix(".html")
         numbered = for_rendering(nbformat.read(path, as_version=4), numbers)
         key = digest(nbformat.writes(numbered), self.config_text, software())
-        if self.restore("views", key, view):
+        entry = self.cache.get("views", key)
+        if entry is not None:
+            view.write_bytes(entry[VIEW])
             return
         work = path.with_suffix(".view.ipynb")
         nbformat.write(numbered, work)
         render_notebook_view(work, view, self.options.config)
         work.unlink()
-        self.cache.put("views", key, view, ".html")
+        self.cache.put("views", key, {VIEW: view})
 
     def render_report(self, report: Path, staging: Path) -> None:
         """report.html, report.pdf and report.docx from the report notebook."""
@@ -401,11 +406,10 @@ class Run:
         key = digest(report.read_text(encoding="utf-8"), self.config_text, self.versions,
                      software())
         entry = self.cache.get("render", key)
-        names = REPORT_FILES
         if entry is not None:
             self.say("render: report unchanged, from the cache")
-            for name in names:
-                shutil.copyfile(entry / name, staging / name)
+            for name in REPORT_FILES:
+                (staging / name).write_bytes(entry[name])
             return
         tools = ", ".join(f"{k} {v}" for k, v in self.versions.items() if k != "renderer")
         self.say(f"render: {self.renderer} ({tools})")
@@ -415,19 +419,7 @@ class Run:
         for warning in warnings:
             self.say(f"render: {warning}")
         self.say(f"render: done in {time.perf_counter() - start:.1f} s")
-        made = staging / ".render"
-        made.mkdir()
-        for name in names:
-            shutil.copyfile(staging / name, made / name)
-        self.cache.put("render", key, made)
-        shutil.rmtree(made)
-
-    def restore(self, kind: str, key: str, target: Path) -> bool:
-        """Copy a cached file into place; False on a miss."""
-        entry = self.cache.get(kind, key, target.suffix)
-        if entry is not None:
-            target.write_bytes(entry.read_bytes())
-        return entry is not None
+        self.cache.put("render", key, {name: staging / name for name in REPORT_FILES})
 
     def changes_cells(self, change: list[dict]) -> list:
         """The 'Changes since the previous run' section, when a report is being replaced."""
