@@ -149,6 +149,37 @@ def test_a_run_with_nothing_changed_loads_no_analysis_library(pandoc_report):
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+def test_every_file_quarto_yml_names_is_in_the_run_key(tmp_path):
+    """Editing a file _quarto.yml names (an include, CSS, a template partial, the Word reference
+    document, a filter) changes the run's key, so the next run renders again."""
+    from jakisurvey import pipeline
+
+    project = tmp_path / "project"
+    project.mkdir()
+    named = {"header.typ": "#set text(red)", "style.css": "p { color: red }",
+             "partial.typ": "// partial", "reference.docx": "docx", "filter.lua": "-- lua",
+             "top.css": "body {}"}
+    for name, text in named.items():
+        (project / name).write_text(text)
+    config = project / "_quarto.yml"
+    config.write_text("css: top.css\nformat:\n  html:\n    css: style.css\n  typst:\n"
+                      "    include-in-header: header.typ\n    template-partials: [partial.typ]\n"
+                      "  docx:\n    reference-doc: reference.docx\n    filters: [filter.lua]\n")
+    given = pipeline.Inputs(ROOT / "data" / "synthetic" / "records.csv",
+                            ROOT / "data" / "data_dictionary.csv", ROOT / "data" / "study.yml")
+
+    def key() -> str:
+        return pipeline.Run(given, tmp_path / "out", pipeline.Options(
+            renderer="pandoc", config=config, say=lambda line: None)).key
+
+    base = key()
+    for name, text in named.items():
+        (project / name).write_text(text + " edited")
+        assert key() != base, name
+        (project / name).write_text(text)
+    assert key() == base
+
+
 def test_a_damaged_entry_is_discarded_with_a_line_and_never_read(tmp_path):
     said: list[str] = []
     store = Cache(tmp_path / "cache", say=said.append)

@@ -137,6 +137,7 @@ class Run:
 
     def __init__(self, inputs: Inputs, out: str | os.PathLike, options: Options) -> None:
         from .render import choose_renderer, renderer_versions
+        from .render.config import fingerprint
 
         self.inputs, self.options, self.say = inputs, options, options.say
         self.snapshot = Snapshot.take(inputs)   # every input read once, here
@@ -149,9 +150,8 @@ class Run:
         self.hashes = self.snapshot.hashes
         self.shown = parameters(files, self.out)
         self.jobs = plan(section_notebooks(options.notebooks), self.shown, self.hashes)
-        self.config_text = (options.config.read_text(encoding="utf-8")
-                            if options.config.is_file() else "")
-        self.key = digest([job.key for job in self.jobs], self.config_text, self.versions,
+        self.config_key = fingerprint(options.config)   # _quarto.yml and every file it names
+        self.key = digest([job.key for job in self.jobs], self.config_key, self.versions,
                           software(), options.render)
         self.cache = Cache(outdir.cache_dir(self.out), use=not options.force, say=self.say,
                            guard=self.snapshot.check_unchanged)
@@ -388,7 +388,7 @@ class Run:
 
         view = path.with_suffix(".html")
         numbered = for_rendering(nbformat.read(path, as_version=4), numbers)
-        key = digest(nbformat.writes(numbered), self.config_text, software())
+        key = digest(nbformat.writes(numbered), self.config_key, software())
         entry = self.cache.get("views", key)
         if entry is not None:
             view.write_bytes(entry[VIEW])
@@ -403,7 +403,7 @@ class Run:
         """report.html, report.pdf and report.docx from the report notebook."""
         from .render import REPORT_FILES, render_report
 
-        key = digest(report.read_text(encoding="utf-8"), self.config_text, self.versions,
+        key = digest(report.read_text(encoding="utf-8"), self.config_key, self.versions,
                      software())
         entry = self.cache.get("render", key)
         if entry is not None:
