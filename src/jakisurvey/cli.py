@@ -30,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=jobs_number, default=os.cpu_count() or 1,
                      help="notebooks executed in parallel (default: the number of cores)")
     run.add_argument("--quiet", action="store_true", help="print only the final line and errors")
+    run.add_argument("--no-wait", action="store_true",
+                     help="when another run is making this report, stop (exit 1) instead of "
+                          "waiting for it")
     validate = commands.add_parser("validate", help="check a records export and list its problems")
     add_inputs(validate)
     validate.add_argument("--study", type=Path, default=pipeline.DEFAULT_STUDY)
@@ -53,7 +56,8 @@ def inputs(args: argparse.Namespace) -> pipeline.Inputs:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report."""
-    options = pipeline.Options(renderer=args.renderer, force=args.force, jobs=args.jobs)
+    options = pipeline.Options(renderer=args.renderer, force=args.force, jobs=args.jobs,
+                               wait=not args.no_wait)
     if args.quiet:
         options.say = lambda line: None
     out = pipeline.run(inputs(args), args.out, options)

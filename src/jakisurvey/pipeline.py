@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import outdir
 from .cache import Cache, digest, software
+from .errors import SurveyError
 from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
 from .execute import Job, NotebookError, Pool, execute_all, from_cache, plan, warm_up
 from .inputs import Checked, Inputs, Snapshot, check_inputs, hand_over, study_files
@@ -35,6 +36,9 @@ VIEW = "view.html"    # a notebook view's file in its cache entry
 PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
 COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
 DISCLOSURE_FILE = "disclosure.json"   # the disclosure plan: every hidden cell and why
+
+# What reading a replaced report's results laid out otherwise (older, or edited) may raise.
+UNREADABLE = (SurveyError, AttributeError, KeyError, TypeError, ValueError, RuntimeError)
 
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
@@ -55,6 +59,7 @@ class Options:
     config: Path = QUARTO_CONFIG
     notebooks: Path = NOTEBOOKS
     render: bool = True   # False: up to the report notebook (Quarto's pre-render step)
+    wait: bool = True     # False: refuse, rather than wait, when another run holds the folder
 
 
 @contextmanager
@@ -143,8 +148,6 @@ class Run:
         self.snapshot = Snapshot.take(inputs)   # every input read once, here
         files = self.snapshot.files
         self.out = outdir.check_out(out, files.values(), PROJECT)
-        for line in outdir.recover(self.out):
-            self.say(line)
         self.renderer = choose_renderer(options.renderer)
         self.versions = renderer_versions(self.renderer)
         self.hashes = self.snapshot.hashes
@@ -161,9 +164,18 @@ class Run:
         self.previous = None
 
     def up_to_date(self) -> bool:
-        """Whether the report folder already holds this run's report."""
+        """Whether the report folder already holds this run's report, every file as published
+        (one missing or changed is said, and the report made again)."""
         marker = outdir.read_marker(self.out) if self.out.exists() else None
-        return not self.options.force and bool(marker) and marker.get("key") == self.key
+        if self.options.force or not marker or marker.get("key") != self.key:
+            return False
+        damaged = outdir.verify_published(self.out)
+        if damaged is None:
+            return False
+        for name, why in damaged.items():
+            what = "is missing" if why == outdir.MISSING else "was changed since it was published"
+            self.say(f"{name} in {self.out} {what}; the report is made again")
+        return not damaged
 
     def build(self, staging: Path) -> list[dict]:
         """Everything the report folder holds, written into the staging folder."""
@@ -185,8 +197,8 @@ class Run:
         from .provenance import run_info
 
         public = Gate(self.checked.study.min_cell, self.plan).publish_all(exact)
-        self.previous = changes.previous_results(self.out)
-        change = changes.changes(self.as_published_now(self.previous), public)
+        self.previous = self.as_published_now(changes.previous_results(self.out, say=self.say))
+        change = changes.changes(self.previous, public)
         write_json(public, staging / "results.json")
         write_json(exact, staging / COLLECTED_FILE)
         write_private_listing(self.checked, staging / PRIVATE)
@@ -208,20 +220,26 @@ class Run:
         min_cell = self.checked.study.min_cell
         if previous is None or min_cell <= 1:
             return previous
-        exact = changes.previous_results(self.out, COLLECTED_FILE)
+        exact = changes.previous_results(self.out, COLLECTED_FILE, say=lambda line: None)
         try:
             plan = disclosure_plan(exact, self.checked.codebook, self.regions(exact), min_cell,
                                    self.checked.study.claims)
             gate = Gate(min_cell, plan)
             return {**gate.publish_all(exact), "claims": check(
                 self.checked.study.claims, exact, self.checked.codebook, gate)}
-        except (AttributeError, KeyError, TypeError, ValueError, RuntimeError):
-            # no exact values kept, or an older report's layout: what it published, small
+        except UNREADABLE:
+            pass
+        try:   # no exact values kept, or an older report's layout: what it published, small
             # counts hidden, and of its claims only whether they matched
             return {**Gate(min_cell).publish_all(previous),
-                    "claims": [{"id": c.get("id"), "claim": c.get("claim"),
-                                "status": c.get("status")} for c in previous.get("claims", [])
-                               if isinstance(c, dict)]}
+                    "claims": [{"id": c["id"], "claim": c.get("claim"),
+                                "status": c.get("status")}
+                               for c in changes.claims_of(previous.get("claims"))]}
+        except UNREADABLE as error:
+            self.say(f"changes: the replaced report's results.json cannot be compared "
+                     f"({type(error).__name__}: a hand-edited file?); changes.json lists no "
+                     "changes")
+            return None
 
     def targets(self, staging: Path, jobs: list[Job]) -> list[Job]:
         """Jobs, each to be written into staging/notebooks."""
@@ -444,29 +462,38 @@ class Run:
                  f"{len(survey.problems)} warnings, checked in {time.perf_counter() - start:.1f} s")
 
     def publish(self) -> list[dict] | None:
-        """Build in staging and publish; None when the report was already up to date.
+        """Build in staging and publish, holding the report folder's lock; None when the report
+        was already up to date.
 
         The inputs are checked first; kernels then start for the notebooks not in the cache
         and get the checked inputs from the run (inputs.hand_over) instead of reading them again.
         Before publishing, the run checks that no input changed since it read them.
         """
-        if self.up_to_date():
-            self.say(f"nothing changed since the report in {self.out} was made; "
-                     "it is up to date (--force rebuilds it)")
-            return None
-        self.check()
-        staging = outdir.new_staging(self.out)
-        try:
-            (staging / "notebooks").mkdir()
-            private_folder(staging)
-            change = self.build(staging)
-            self.snapshot.check_unchanged(rehash=True)
-            expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
-            outdir.publish(staging, self.out, key=self.key, expected=expected)
-        except BaseException:
-            outdir.discard(staging)
-            raise
-        return change
+        with outdir.locked(self.out, self.options.wait, self.say):
+            outdir.check_cache(self.out, self.cache)
+            for line in outdir.recover(self.out):
+                self.say(line)
+            if self.up_to_date():
+                self.say(f"nothing changed since the report in {self.out} was made; "
+                         "it is up to date (--force rebuilds it)")
+                return None
+            self.check()
+            staging = outdir.new_staging(self.out)
+            try:
+                (staging / "notebooks").mkdir()
+                private_folder(staging)
+                change = self.build(staging)
+                self.snapshot.check_unchanged(rehash=True)
+                expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders next
+                for line in outdir.publish(staging, self.out, key=self.key, expected=expected):
+                    self.say(line)
+            except BaseException:
+                from . import processes
+
+                processes.stop_all()
+                outdir.discard(staging)
+                raise
+            return change
 
 
 def run(inputs: Inputs, out: str | os.PathLike = DEFAULT_OUT,
@@ -522,16 +549,19 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
             "`quarto render` renders and publishes the whole report")
         return None
     out = outdir.check_out(out, study_files(default_inputs(project))[1].values(), project)
-    for line in outdir.recover(out):
-        say(line)
-    outdir.write_marker(build, **{k: v for k, v in marker.items() if k not in {"tool", "files"}})
-    staging = outdir.new_staging(out)
-    try:
-        shutil.copytree(build, staging, dirs_exist_ok=True,
-                        ignore=lambda folder, names: [outdir.MARKER] if Path(folder) == build else [])
-        outdir.publish(staging, out, key=marker.get("key"))
-    except BaseException:
-        outdir.discard(staging)
-        raise
+    with outdir.locked(out, say=say):
+        for line in outdir.recover(out):
+            say(line)
+        outdir.write_marker(build, **{k: v for k, v in marker.items() if k not in {"tool",
+                                                                                 "files"}})
+        staging = outdir.new_staging(out)
+        try:
+            shutil.copytree(build, staging, dirs_exist_ok=True, ignore=lambda folder, names:
+                            [outdir.MARKER] if Path(folder) == build else [])
+            for line in outdir.publish(staging, out, key=marker.get("key")):
+                say(line)
+        except BaseException:
+            outdir.discard(staging)
+            raise
     say(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return out
