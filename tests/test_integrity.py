@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -47,11 +48,12 @@ def reworded(project: Path, name: str = "05_medications.ipynb") -> dict[str, str
     return {"PYTHONPATH": str(project / "src")}
 
 
-def started(out: Path, env: dict) -> subprocess.Popen:
+def started(out: Path, env: dict, renderer: str = "pandoc", *extra: str) -> subprocess.Popen:
     """`jakisurvey run` on a project copy, running (its progress readable on stderr)."""
     return subprocess.Popen(
         [sys.executable, "-m", "jakisurvey.cli", "run", *bundled_inputs(out.parent), "--out",
-         str(out), "--renderer", "pandoc"], stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+         str(out), "--renderer", renderer, *extra], stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         text=True, cwd=out.parent, env={**os.environ, "PATH": tool_path(), **env})
 
 
@@ -193,12 +195,12 @@ def test_a_cache_folder_that_is_a_link_is_refused_never_followed(pandoc_report, 
     shutil.rmtree(views)
     views.symlink_to(mine)
     done = run_on(out, env=env)
+    assert tree(mine) == before
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines()[0] == f"error: {views} is a symbolic link: the cache never " \
         "follows one (it would read or delete files elsewhere); remove the link (the cache is " \
         "safe to delete), then run again"
     assert "Traceback" not in done.stderr and "running" not in done.stderr
-    assert tree(mine) == before
 
 
 # 5. One run at a time
@@ -261,40 +263,57 @@ def rendering_anew(out: Path) -> Path:
     return out.parent / "second"
 
 
+def appears(where: Path, pattern: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Wait until a file matching `pattern` exists under `where`: a step of the run has begun."""
+    end = time.monotonic() + timeout
+    while not any(where.glob(pattern)):
+        assert process.poll() is None and time.monotonic() < end, f"no {pattern} in {where}"
+        time.sleep(0.005)
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.parametrize("during", ["execution", "render"])
-def test_an_interrupt_leaves_no_staging_or_render_folder(pandoc_report, tmp_path, how, during):
+def test_an_interrupt_leaves_no_staging_or_render_folder(pandoc_report, tmp_path, request, how,
+                                                         during):
+    """Interrupted while a notebook's view is rendered and others run, or while Quarto renders
+    the report: the staging folder, the renderers' temporary folders (Quarto's in TMPDIR too)
+    are gone when the run has stopped, and the report is the one before."""
     out = copied(pandoc_report, tmp_path)
+    cache = out.parent / ".jakisurvey-cache"
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     before = (out / "report.pdf").read_bytes()
-    if during == "execution":    # a notebook done, its view rendering, the others running
-        process = started(out, {**reworded(out.parent), "TMPDIR": str(temporary)})
-        wait_for(process, "05_medications.ipynb: done in")
+    if during == "execution":
+        process = started(out, {"TMPDIR": str(temporary)}, "pandoc", "--force")
+        wait_for(process, ": done in")
+        appears(cache, "staging/*/notebooks/*.view.ipynb", process)
     else:
-        process = started(rendering_anew(out), {"TMPDIR": str(temporary)})
-        wait_for(process, "render: pandoc")
+        request.getfixturevalue("quarto_command")
+        process = started(rendering_anew(out), {"TMPDIR": str(temporary)}, "quarto")
+        appears(temporary, "quarto-session*", process)
     process.send_signal(how)
     said = process.communicate(timeout=120)[1]
     assert process.returncode == EXIT[how], said
     assert staged(out.parent) == []
     assert tree(temporary) == []
-    assert not [p for p in out.parent.rglob(".*") if p.name.startswith((".render-", ".view-"))]
+    assert not [p for p in out.parent.rglob(".*") if p.name.startswith((".render-", ".view-",
+                                                                         ".quarto-render-"))]
     assert (out / "report.pdf").read_bytes() == before
     assert not (out.parent / "second").exists()
 
 
 def test_what_a_killed_run_leaves_is_recognised_and_removed(pandoc_report, tmp_path):
     out = rendering_anew(copied(pandoc_report, tmp_path))
+    cache = out.parent / ".jakisurvey-cache"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    left = out.parent / ".jakisurvey-cache" / "staging" / f"{out.name}.{dead}.0123abcd"
+    left = cache / "staging" / f"{out.name}.{dead}.0123abcd"
     (left / "notebooks").mkdir(parents=True)   # what an earlier version's interrupted run left
     (left / "notebooks" / "02_experience.html").write_text("<p>half a view</p>")
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     process = started(out, {"TMPDIR": str(temporary)})
-    wait_for(process, "render: pandoc")
+    appears(cache, f"staging/{out.name}.{process.pid}.*/report.[hpd]*", process)  # rendering
     process.kill()
     process.communicate(timeout=60)
     assert tree(temporary) == []                 # the render's folder was in the staging one

@@ -32,13 +32,27 @@ def run(command: list[str], input: str | None = None, cwd=None) -> subprocess.Co
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
+GRACE = 5.0   # seconds a tool has to stop cleanly (Quarto removes its temporary folders)
+
+
 def stop(process: subprocess.Popen) -> None:
-    """Kill a tool's process group and wait for the tool."""
+    """Stop a tool and everything it started: an interrupt to its process group (as Ctrl-C
+    in a terminal: Quarto then removes its temporary folders), then a kill for what is left."""
+    signal_group(process, signal.SIGINT)
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(GRACE)
+    except subprocess.TimeoutExpired:
+        pass
+    signal_group(process, signal.SIGKILL)
+    process.wait()
+
+
+def signal_group(process: subprocess.Popen, number: int) -> None:
+    """Send a signal to a tool's process group (gone already: nothing to do)."""
+    try:
+        os.killpg(process.pid, number)
     except (ProcessLookupError, PermissionError):
         pass
-    process.wait()
 
 
 def stop_all() -> None:
