@@ -386,12 +386,16 @@ def keep_changed(out: Path) -> list[str]:
     kept = cache_dir(out) / REPLACED / f"{out.name}.{time.strftime('%Y%m%d-%H%M%S')}"
     while os.path.lexists(kept):
         kept = kept.with_name(f"{kept.name}-{secrets.token_hex(2)}")
+    kept.mkdir(mode=0o700, parents=True)
+    kept.chmod(0o700)     # private/ files may be among them: for their owner only
     for name in changed:
         (kept / name).parent.mkdir(parents=True, exist_ok=True)
         try:
-            (kept / name).write_bytes(read_file(out / name))
+            data = read_file(out / name)
         except OSError:   # a link or a folder where a file was: foreign, refused by publish
             continue
+        with open(os.open(kept / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as copy:
+            copy.write(data)
     return [f"kept {name} (changed since it was published) in {kept}" for name in changed
             if (kept / name).is_file()]
 
