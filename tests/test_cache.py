@@ -215,3 +215,21 @@ def test_the_cache_never_writes_or_prunes_through_a_link(tmp_path, monkeypatch):
     with pytest.raises(CacheError, match="never writes through it"):
         Cache(tmp_path / "cache").put("views", "0" * 64, {"view.html": made})
     assert sorted(p.relative_to(mine) for p in mine.rglob("*")) == before
+
+
+def test_storing_leaves_the_run_s_other_entries_being_stored_alone(tmp_path):
+    """The run's worker threads store entries side by side: pruning removes only what other
+    (dead: one run at a time) processes left unfinished."""
+    store = Cache(tmp_path / "cache")
+    made = tmp_path / "view.html"
+    made.write_text("<p>view</p>")
+    area = tmp_path / "cache" / "views"
+    area.mkdir(parents=True)
+    mine = area / f".{'1' * 64}.{os.getpid()}.0123abcd.partial"      # another thread's
+    dead = area / f".{'2' * 64}.{2 ** 22 + 1}.0123abcd.partial"      # a killed run's
+    for folder in (mine, dead):
+        folder.mkdir()
+        (folder / "view.html").write_text("half")
+    store.put("views", "3" * 64, {"view.html": made})
+    assert mine.is_dir() and not dead.exists()
+    assert store.get("views", "3" * 64) == {"view.html": b"<p>view</p>"}

@@ -34,7 +34,8 @@ KINDS = ("notebooks", "views", "render")
 FAILED = "failed"   # partially executed notebooks, kept for inspection (one per notebook name)
 MANIFEST = "MANIFEST.json"
 ENTRY = re.compile(r"[0-9a-f]{64}")
-PARTIAL = re.compile(r"\.[0-9a-f]{64}\.[0-9a-f]{8}\.partial")
+# An entry being stored: `.<key>.<process id>.<random>.partial` (no id: an earlier version's).
+PARTIAL = re.compile(r"\.[0-9a-f]{64}(?:\.(\d+))?\.[0-9a-f]{8}\.partial")
 LEGACY = re.compile(r"[0-9a-f]{64}(\.ipynb|\.html)?")   # entries of the format without a manifest
 ENTRY_FILE = re.compile(r"[\w.-]+")
 FAILED_FILE = re.compile(r"[\w.-]+\.ipynb|\.[\w.-]+\.[0-9a-f]{8}\.partial")
@@ -140,6 +141,8 @@ class Cache:
         try:
             files = self.verified(entry)
         except (OSError, ValueError) as damage:
+            if not real_folder(entry):     # pruned by another of the run's threads: a miss
+                return None
             remove(entry)
             self.say(f"cache: a damaged {kind} entry ({damage}) was removed; it is made again")
             return None
@@ -172,7 +175,7 @@ class Cache:
         half an entry)."""
         self.guard()
         area = self.area(kind)
-        partial = area / f".{key}.{secrets.token_hex(4)}.partial"
+        partial = self.partial(area, key)
         partial.mkdir()
         manifest = {}
         for name, source in files.items():
@@ -182,11 +185,16 @@ class Cache:
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         target = area / key
         if os.path.lexists(target):   # --force made it again: the old one goes
-            old = area / f".{key}.{secrets.token_hex(4)}.partial"
+            old = self.partial(area, key)
             os.rename(target, old)
             remove(old)
         os.rename(partial, target)
         self.prune(area)
+
+    @staticmethod
+    def partial(area: Path, key: str) -> Path:
+        """A name for an entry being stored (or removed) by this process."""
+        return area / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.partial"
 
     def area(self, kind: str) -> Path:
         """The folder of one kind of entry (made when first needed; a link is refused)."""
@@ -199,16 +207,18 @@ class Cache:
 
     @staticmethod
     def prune(area: Path) -> None:
-        """Keep the most recently used entries of a kind; remove what runs interrupted while
-        storing (one run at a time uses a cache: any unfinished copy is a dead run's) and
-        entries of the earlier format. Links are never followed."""
+        """Keep the most recently used entries of a kind; remove what other processes left
+        while storing (one run at a time uses a cache: theirs are dead runs'; this run's own
+        threads may be storing now) and entries of the earlier format. Links are never
+        followed."""
         with os.scandir(area) as found:
             names = [(e.name, e.stat(follow_symlinks=False)) for e in found if not e.is_symlink()]
         entries = sorted(((status.st_mtime, name) for name, status in names
                           if ENTRY.fullmatch(name) and stat.S_ISDIR(status.st_mode)), reverse=True)
         old = [name for _, name in entries[KEEP:]]
-        old += [name for name, status in names if PARTIAL.fullmatch(name)
-                or (LEGACY.fullmatch(name) and not stat.S_ISDIR(status.st_mode))]
+        old += [name for name, status in names if (LEGACY.fullmatch(name) and not
+                                                   stat.S_ISDIR(status.st_mode))
+                or (partial := PARTIAL.fullmatch(name)) and partial[1] != str(os.getpid())]
         for name in old:
             remove(area / name)
 
