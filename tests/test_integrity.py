@@ -256,10 +256,11 @@ def test_two_runs_on_one_report_folder_take_turns(pandoc_report, tmp_path):
 
 # 7. Interrupts leave nothing behind; what a kill leaves is removed by the next run
 
-def rendering_anew(out: Path) -> Path:
+def rendering_anew(out: Path, aside: Path | None = None) -> Path:
     """A new report folder beside a report (the same cache) whose run only renders: its
-    notebooks and views are cached, the rendered report is not."""
-    shutil.rmtree(out.parent / ".jakisurvey-cache" / "render")
+    notebooks and views are cached, the rendered report is not (its entry moved `aside`)."""
+    render = out.parent / ".jakisurvey-cache" / "render"
+    shutil.move(render, aside) if aside else shutil.rmtree(render)
     return out.parent / "second"
 
 
@@ -303,7 +304,7 @@ def test_an_interrupt_leaves_no_staging_or_render_folder(pandoc_report, tmp_path
 
 
 def test_what_a_killed_run_leaves_is_recognised_and_removed(pandoc_report, tmp_path):
-    out = rendering_anew(copied(pandoc_report, tmp_path))
+    out = rendering_anew(copied(pandoc_report, tmp_path), aside=tmp_path / "render")
     cache = out.parent / ".jakisurvey-cache"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
@@ -319,6 +320,7 @@ def test_what_a_killed_run_leaves_is_recognised_and_removed(pandoc_report, tmp_p
     assert tree(temporary) == []                 # the render's folder was in the staging one
     assert left.name not in staged(out.parent)
     assert len(staged(out.parent)) == 1
+    shutil.move(tmp_path / "render", cache / "render")   # the next run renders from the cache
     again = run_on(out)
     assert again.returncode == 0, again.stderr
     assert "left in" in again.stderr and "by an interrupted run" in again.stderr
