@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import outdir
+from . import outdir, processes
 from .cache import Cache, digest, software
 from .errors import SurveyError
 from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
@@ -467,7 +467,6 @@ class Run:
 
         The inputs are checked first; kernels then start for the notebooks not in the cache
         and get the checked inputs from the run (inputs.hand_over) instead of reading them again.
-        Before publishing, the run checks that no input changed since it read them.
         """
         with outdir.locked(self.out, self.options.wait, self.say):
             outdir.check_cache(self.out, self.cache)
@@ -478,22 +477,25 @@ class Run:
                          "it is up to date (--force rebuilds it)")
                 return None
             self.check()
-            staging = outdir.new_staging(self.out)
-            try:
-                (staging / "notebooks").mkdir()
-                private_folder(staging)
-                change = self.build(staging)
-                self.snapshot.check_unchanged(rehash=True)
-                expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders next
-                for line in outdir.publish(staging, self.out, key=self.key, expected=expected):
-                    self.say(line)
-            except BaseException:
-                from . import processes
+            return self.build_and_publish()
 
-                processes.stop_all()
-                outdir.discard(staging)
-                raise
-            return change
+    def build_and_publish(self) -> list[dict]:
+        """Build in a new staging folder and publish it when no input changed meanwhile; the
+        staging folder goes, its tools stopped first, whatever stops the run."""
+        staging = outdir.new_staging(self.out)
+        try:
+            (staging / "notebooks").mkdir()
+            private_folder(staging)
+            change = self.build(staging)
+            self.snapshot.check_unchanged(rehash=True)
+            expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
+            for line in outdir.publish(staging, self.out, key=self.key, expected=expected):
+                self.say(line)
+        except BaseException:
+            processes.stop_all()
+            outdir.discard(staging)
+            raise
+        return change
 
 
 def run(inputs: Inputs, out: str | os.PathLike = DEFAULT_OUT,
@@ -550,6 +552,8 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
         return None
     out = outdir.check_out(out, study_files(default_inputs(project))[1].values(), project)
     with outdir.locked(out, say=say):
+        outdir.check_cache(out, Cache(outdir.cache_dir(out)))
+        outdir.check_ours(build)       # nothing but what the run and Quarto wrote for it
         for line in outdir.recover(out):
             say(line)
         outdir.write_marker(build, **{k: v for k, v in marker.items() if k not in {"tool",
