@@ -222,9 +222,9 @@ class Cache:
         for name in old:
             remove(area / name)
 
-    def foreign(self) -> list[str]:
+    def foreign(self, inside: bool = True) -> list[str]:
         """What in the entry folders (and failed/) this tool did not write: links anywhere,
-        names that are not entries, files in an entry that are not an entry's files."""
+        names that are not entries, and (`inside`) files in an entry that are not its own."""
         found = []
         for kind in (*KINDS, FAILED):
             area = self.folder / kind
@@ -245,7 +245,7 @@ class Cache:
                     continue
                 elif not (ENTRY.fullmatch(path.name) and path.is_dir()):
                     found.append(name)
-                else:
+                elif inside:
                     found += [f"{name}/{inner}" for inner in self.strangers(path)]
         return found
 

@@ -212,9 +212,10 @@ def staging_area(out: Path) -> Path:
     return cache_dir(out) / STAGING
 
 
-def check_cache(out: Path, cache: Cache) -> None:
+def check_cache(out: Path, cache: Cache, inside: bool = True) -> None:
     """Refuse, with one line, a cache folder (or a folder in it) that is a link or holds what
-    this tool did not write: it is never read, pruned or deleted through."""
+    this tool did not write: it is never read, pruned or deleted through. `inside`: the files
+    in each entry too (before a run that reads entries)."""
     folder = cache_dir(out)
     if not os.path.lexists(folder):
         return
@@ -228,7 +229,7 @@ def check_cache(out: Path, cache: Cache) -> None:
         if real_folder(staging_area(out)):
             found += [f"{STAGING}/{p.name}" for p in sorted(staging_area(out).iterdir())
                       if owner(p) is None or not real_folder(p)]
-        found += cache.foreign()
+        found += cache.foreign(inside)
     links = [name for name in found if (folder / name.rstrip("/")).is_symlink()]
     if links:
         raise CacheError(f"{folder / links[0]} is a symbolic link: the cache never follows one "

@@ -469,13 +469,14 @@ class Run:
         and get the checked inputs from the run (inputs.hand_over) instead of reading them again.
         """
         with outdir.locked(self.out, self.options.wait, self.say):
-            outdir.check_cache(self.out, self.cache)
+            outdir.check_cache(self.out, self.cache, inside=False)
             for line in outdir.recover(self.out):
                 self.say(line)
             if self.up_to_date():
                 self.say(f"nothing changed since the report in {self.out} was made; "
                          "it is up to date (--force rebuilds it)")
                 return None
+            outdir.check_cache(self.out, self.cache)   # the entries too: the run reads them
             self.check()
             return self.build_and_publish()
 

@@ -27,6 +27,9 @@ MAYBE_PATH_KEYS = ("template", "template-partials", "theme", "bibliography", "cs
                    "metadata-files", "brand", "citation-abbreviations")
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's where installed
+
+
 class RenderError(SurveyError):
     """A report could not be rendered."""
 
@@ -36,7 +39,7 @@ def load_config(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise RenderError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if data is not None and not isinstance(data, dict):
