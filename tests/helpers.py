@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -109,6 +110,25 @@ def project_copy(target: Path) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     return target
+
+
+def copied(pandoc_report: Path, tmp_path: Path) -> Path:
+    """A copy of the project folder holding the bundled report (its cache included)."""
+    subprocess.run(["cp", "-a", str(pandoc_report.parent), str(tmp_path / "project")], check=True)
+    return tmp_path / "project" / pandoc_report.name
+
+
+def wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> str:
+    """Read a process's standard error until a line contains `text`; what it printed so far."""
+    end, said = time.time() + timeout, []
+    while time.time() < end:
+        line = process.stderr.readline()
+        said.append(line)
+        if text in line:
+            return "".join(said)
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"never printed {text!r}: {''.join(said)[-2000:]}")
 
 
 def bundled_inputs(project: Path) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from jakisurvey import cache, execute
 from jakisurvey.cache import Cache
@@ -60,18 +61,21 @@ def test_cache_entries_are_whole_or_absent(tmp_path):
     store = Cache(tmp_path / "cache")
     made = tmp_path / "made.ipynb"
     made.write_text("{}")
-    assert store.get("notebooks", "k", ".ipynb") is None
-    store.put("notebooks", "k", made, ".ipynb")
-    assert store.get("notebooks", "k", ".ipynb").read_text() == "{}"
-    assert Cache(tmp_path / "cache", use=False).get("notebooks", "k", ".ipynb") is None  # --force
-    assert [p.name for p in (tmp_path / "cache" / "notebooks").iterdir()] == ["k.ipynb"]
+    key = "a" * 64
+    assert store.get("notebooks", key) is None
+    store.put("notebooks", key, {"notebook.ipynb": made})
+    assert store.get("notebooks", key) == {"notebook.ipynb": b"{}"}
+    assert Cache(tmp_path / "cache", use=False).get("notebooks", key) is None  # --force
+    assert [p.name for p in (tmp_path / "cache" / "notebooks").iterdir()] == [key]
+    assert sorted(p.name for p in (tmp_path / "cache" / "notebooks" / key).iterdir()) == \
+        ["MANIFEST.json", "notebook.ipynb"]
 
 
 def test_cached_notebooks_bring_back_their_figures(pandoc_report, tmp_path):
     executed = pandoc_report / "notebooks" / "01_respondents.ipynb"
     job = execute.Job(executed, tmp_path / "notebooks" / executed.name, "k")
     job.target.parent.mkdir()
-    execute.restore(executed, job, tmp_path)
+    execute.restore(executed.read_bytes(), job, tmp_path)
     for fmt in ("pdf", "svg", "png"):
         assert (tmp_path / "figures" / f"figure_1a_map.{fmt}").read_bytes() == \
             (pandoc_report / "figures" / f"figure_1a_map.{fmt}").read_bytes()
@@ -122,7 +126,7 @@ def test_a_shared_kernel_gives_what_separate_kernels_give(pandoc_report, tmp_pat
             for i, s in enumerate(sources)]
     pool = execute.Pool(1, tmp_path / "runtime", folder, {})
     try:
-        execute.execute_all(jobs, jobs, Cache(tmp_path / "cache"), ran_with, shown, pool,
+        execute.execute_all(jobs, {}, Cache(tmp_path / "cache"), ran_with, shown, pool,
                             tmp_path / "failed", lambda line: None, lambda job: None)
     finally:
         pool.close()
@@ -143,3 +147,89 @@ def test_a_run_with_nothing_changed_loads_no_analysis_library(pandoc_report):
                           env={**os.environ, "PATH": tool_path()})
     assert "up to date" in done.stderr, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_every_file_quarto_yml_names_is_in_the_run_key(tmp_path):
+    """Editing a file _quarto.yml names (an include, CSS, a template partial, the Word reference
+    document, a filter) changes the run's key, so the next run renders again."""
+    from jakisurvey import pipeline
+
+    project = tmp_path / "project"
+    project.mkdir()
+    named = {"header.typ": "#set text(red)", "style.css": "p { color: red }",
+             "partial.typ": "// partial", "reference.docx": "docx", "filter.lua": "-- lua",
+             "top.css": "body {}"}
+    for name, text in named.items():
+        (project / name).write_text(text)
+    config = project / "_quarto.yml"
+    config.write_text("css: top.css\nformat:\n  html:\n    css: style.css\n  typst:\n"
+                      "    include-in-header: header.typ\n    template-partials: [partial.typ]\n"
+                      "  docx:\n    reference-doc: reference.docx\n    filters: [filter.lua]\n")
+    given = pipeline.Inputs(ROOT / "data" / "synthetic" / "records.csv",
+                            ROOT / "data" / "data_dictionary.csv", ROOT / "data" / "study.yml")
+
+    def key() -> str:
+        return pipeline.Run(given, tmp_path / "out", pipeline.Options(
+            renderer="pandoc", config=config, say=lambda line: None)).key
+
+    base = key()
+    for name, text in named.items():
+        (project / name).write_text(text + " edited")
+        assert key() != base, name
+        (project / name).write_text(text)
+    assert key() == base
+
+
+def test_a_damaged_entry_is_discarded_with_a_line_and_never_read(tmp_path):
+    said: list[str] = []
+    store = Cache(tmp_path / "cache", say=said.append)
+    made = tmp_path / "report.pdf"
+    made.write_bytes(b"%PDF-" + bytes(range(256)) * 40)
+    damages = {"truncated": lambda p: p.write_bytes(p.read_bytes()[:5000]),
+               "emptied": lambda p: p.write_bytes(b""), "removed": lambda p: p.unlink(),
+               "altered": lambda p: p.write_bytes(p.read_bytes().replace(b"PDF", b"PDX"))}
+    for number, (how, damage) in enumerate(damages.items()):
+        key = f"{number:064x}"
+        store.put("render", key, {"report.pdf": made})
+        damage(tmp_path / "cache" / "render" / key / "report.pdf")
+        assert store.get("render", key) is None, how
+        assert not (tmp_path / "cache" / "render" / key).exists(), how
+    assert len(said) == 4 and all(line.startswith("cache: a damaged render entry (report.pdf: ")
+                                  for line in said), said
+
+
+def test_the_cache_never_writes_or_prunes_through_a_link(tmp_path, monkeypatch):
+    from jakisurvey.cache import CacheError
+
+    monkeypatch.setattr(cache, "KEEP", 1)
+    mine = tmp_path / "mine"
+    (mine / "photos").mkdir(parents=True)
+    (mine / "photos" / "beach.jpg").write_text("jpg")
+    for name in ("a.txt", "b.txt"):
+        (mine / name).write_text("dear ...")
+    before = sorted(p.relative_to(mine) for p in mine.rglob("*"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "views").symlink_to(mine)
+    made = tmp_path / "view.html"
+    made.write_text("<p>view</p>")
+    with pytest.raises(CacheError, match="never writes through it"):
+        Cache(tmp_path / "cache").put("views", "0" * 64, {"view.html": made})
+    assert sorted(p.relative_to(mine) for p in mine.rglob("*")) == before
+
+
+def test_storing_leaves_the_run_s_other_entries_being_stored_alone(tmp_path):
+    """The run's worker threads store entries side by side: pruning removes only what other
+    (dead: one run at a time) processes left unfinished."""
+    store = Cache(tmp_path / "cache")
+    made = tmp_path / "view.html"
+    made.write_text("<p>view</p>")
+    area = tmp_path / "cache" / "views"
+    area.mkdir(parents=True)
+    mine = area / f".{'1' * 64}.{os.getpid()}.0123abcd.partial"      # another thread's
+    dead = area / f".{'2' * 64}.{2 ** 22 + 1}.0123abcd.partial"      # a killed run's
+    for folder in (mine, dead):
+        folder.mkdir()
+        (folder / "view.html").write_text("half")
+    store.put("views", "3" * 64, {"view.html": made})
+    assert mine.is_dir() and not dead.exists()
+    assert store.get("views", "3" * 64) == {"view.html": b"<p>view</p>"}

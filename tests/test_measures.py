@@ -122,7 +122,7 @@ def test_claims_link_to_the_cell_that_computes_their_result():
 
 LAYERS = [  # lowest first: a module may import only from its own layer or below
     {"errors", "definitions", "measures", "rounding", "checklist", "markdown", "notebook",
-     "__init__"},
+     "terminal", "processes", "__init__"},
     {"textfile", "branching", "codebook", "study", "countries", "fieldtypes", "load", "survey",
      "inputs", "lockfile"},
     {"stats", "tallies", "subgroups", "stability", "cherries", "claims", "results", "privacy",

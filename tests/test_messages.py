@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 
@@ -25,8 +26,8 @@ def run(capsys, *args: str) -> tuple[int, str]:
 def study_with(tmp_path, **changes) -> str:
     """A copy of the bundled study file with some settings changed."""
     settings = yaml.safe_load(STUDY.read_text())
-    settings.update(country_aliases=str(DATA / "country_aliases.csv"),
-                    regions=str(DATA / "regions.csv"), **changes)
+    settings.update({"country_aliases": str(DATA / "country_aliases.csv"),
+                     "regions": str(DATA / "regions.csv"), **changes})
     path = tmp_path / "study.yml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return str(path)
@@ -90,3 +91,57 @@ def test_inputs_are_checked_before_the_report_folder_is_touched(tmp_path, capsys
                         str(tmp_path / "out"))
     assert status == 1 and "records file not found" in error
     assert list(tmp_path.iterdir()) == [] and DICTIONARY.is_file() and RECORDS.is_file()
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("regions", None, "'regions' must name a file"), ("regions", 7, "'regions' must name a file"),
+    ("regions", ["regions.csv"], "'regions' must name a file"),
+    ("country_aliases", "", "'country_aliases' must name a file"),
+    ("title", None, "'title' must be a non-empty text (found None)"),
+    ("title", "  ", "'title' must be a non-empty text"),
+    ("title", ["a", "list"], "'title' must be a non-empty text")])
+def test_a_study_setting_of_the_wrong_kind_is_one_line(tmp_path, capsys, setting, value,
+                                                       message):
+    study = study_with(tmp_path, **{setting: value})
+    assert cli.main(["validate", "--study", study]) == 1
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1 and error.startswith(f"error: {study}: {message}"), error
+
+
+def test_an_input_whose_name_is_not_utf8_is_one_line(tmp_path, capsys):
+    records = tmp_path / os.fsdecode(b"records-\xff.csv")
+    records.write_bytes(RECORDS.read_bytes())
+    status, error = run(capsys, "--records", str(records), "--out", str(tmp_path / "out"))
+    assert status == 1 and "Traceback" not in error
+    assert error.splitlines()[0] == f"error: {tmp_path}/records-\\udcff.csv: the records file's " \
+        "name is not valid UTF-8 text; rename the file (or its folder)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [records.name]
+
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mAtlantis\u202e"
+
+
+def test_control_characters_from_inputs_are_shown_not_obeyed(tmp_path, capsys):
+    """A country answer and a claim id with terminal escape sequences (a new window title, a
+    cleared screen, colour, right-to-left text) are printed as their escapes."""
+    lines = RECORDS.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    first = next(csv.reader([lines[1]]))
+    first[header.index("country")] = ESCAPES
+    records = tmp_path / "records.csv"
+    with records.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(lines[0])
+        csv.writer(handle, lineterminator="\n").writerow(first)
+        handle.writelines(lines[2:])
+    assert cli.main(["validate", "--records", str(records)]) == 0
+    printed = capsys.readouterr().out
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mAtlantis\\u202e" in printed
+    claims = yaml.safe_load(STUDY.read_text())["claims"]
+    claims[0] = {**claims[0], "id": f"respondents{ESCAPES}", "result": "no_such_result"}
+    assert cli.main(["validate", "--study", study_with(tmp_path, claims=claims)]) == 1
+    error = capsys.readouterr().err
+    assert "claim 'respondents\\x1b]0;owned" in error
+    pipeline.to_stderr(f"changes: claim '{ESCAPES}': match -> mismatch")
+    said = capsys.readouterr().err
+    for text in (printed, error, said):
+        assert not any(c in text for c in "\x1b\x07\u202e"), text

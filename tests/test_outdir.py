@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,11 @@ from jakisurvey.outdir import OutputError
 
 from helpers import ROOT
 
+
+
+def sha256(data: bytes) -> str:
+    """SHA-256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def inputs_in(folder: Path) -> list[Path]:
@@ -79,8 +85,6 @@ def test_a_report_with_files_added_by_someone_else_is_refused(tmp_path):
     (old / "notes.txt").write_text("mine")
     assert "did not write (notes.txt)" in refused(old, [])
     (old / "notes.txt").unlink()
-    (old / ".ipynb_checkpoints").mkdir()       # Jupyter's, when a reviewer re-ran a notebook
-    (old / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text("{}")
     assert outdir.check_out(old, [], ROOT) == old
 
 
@@ -107,7 +111,7 @@ def test_publish_replaces_only_a_report_and_leaves_nothing_behind(tmp_path):
     (staging / "report.html").write_text("<p>new</p>")
     outdir.publish(staging, out, key="k")
     assert (out / "report.html").read_text() == "<p>new</p>"
-    assert outdir.read_marker(out)["files"] == ["report.html"]
+    assert outdir.read_marker(out)["files"] == {"report.html": sha256(b"<p>new</p>")}
     assert outdir.read_marker(out)["key"] == "k"
     assert list(outdir.staging_area(out).iterdir()) == []
 
@@ -133,10 +137,10 @@ def test_stale_staging_of_a_dead_run_is_removed_and_a_live_one_kept(tmp_path):
     live = area / f"out.{os.getppid()}.89abcdef"
     live.mkdir()
     outdir.write_marker(live, state="staging")
-    foreign = area / f"out.{dead}.fedcba98"
-    foreign.mkdir()                              # no marker: not ours, never touched
+    other = area / f"elsewhere.{dead}.fedcba98"
+    other.mkdir()                                # another report folder's: not this run's
     said = outdir.recover(out)
-    assert not stale.exists() and live.exists() and foreign.exists()
+    assert not stale.exists() and live.exists() and other.exists()
     assert said and "interrupted run" in said[0]
 
 
@@ -198,3 +202,61 @@ def test_files_a_renderer_writes_for_the_tool_are_expected(tmp_path):
     assert outdir.check_out(build, [], ROOT) == build
     (build / "notes.txt").write_text("mine")
     assert "notes.txt" in refused(build, [])
+
+
+def test_anything_the_tool_did_not_write_is_not_ours(tmp_path):
+    """Hidden files, Jupyter's checkpoints and empty folders are someone's: a folder holding
+    only a checkpoint is not empty, and a report holding any of them is not replaced."""
+    lone = tmp_path / "analysis"
+    (lone / ".ipynb_checkpoints").mkdir(parents=True)
+    (lone / ".ipynb_checkpoints" / "analysis-checkpoint.ipynb").write_text("{}")
+    assert "did not make" in refused(lone, [])
+    (tmp_path / "empty-but-a-folder" / "photos").mkdir(parents=True)
+    assert "did not make" in refused(tmp_path / "empty-but-a-folder", [])
+    for extra in (".DS_Store", ".ipynb_checkpoints/a-checkpoint.ipynb",
+                  "notebooks/.ipynb_checkpoints/a-checkpoint.ipynb", "notes/"):
+        old = report(tmp_path / extra.replace("/", "_").strip("._"))
+        (old / extra).parent.mkdir(parents=True, exist_ok=True)
+        if extra.endswith("/"):
+            (old / extra).mkdir()
+        else:
+            (old / extra).write_text("someone's")
+        assert f"did not write ({extra})" in refused(old, []), extra
+    linked = report(tmp_path / "linked")
+    (linked / "report.html").unlink()
+    (linked / "report.html").symlink_to(tmp_path / "analysis")   # a listed name, now a link
+    assert "did not write (report.html)" in refused(linked, [])
+
+
+def test_the_marker_lists_each_published_file_with_its_sha256(tmp_path):
+    out = report(tmp_path / "out", {"report.html": "<p>old</p>", "notebooks/a.ipynb": "{}"})
+    assert outdir.published_hashes(out) == {"report.html": sha256(b"<p>old</p>"),
+                                           "notebooks/a.ipynb": sha256(b"{}")}
+    assert outdir.verify_published(out) == {}
+    (out / "report.html").write_text("<p>edited</p>")
+    (out / "notebooks" / "a.ipynb").unlink()
+    assert outdir.verify_published(out) == {"report.html": "changed",
+                                            "notebooks/a.ipynb": "missing"}
+    assert outdir.published_hashes(tmp_path) is None and outdir.verify_published(tmp_path) is None
+
+
+def test_the_cache_folder_is_refused_when_it_holds_what_is_not_ours(tmp_path):
+    from jakisurvey.cache import Cache, CacheError
+
+    out = report(tmp_path / "out")
+    folder = outdir.cache_dir(out)
+    store = Cache(folder)
+    made = tmp_path / "view.html"
+    made.write_text("<p>view</p>")
+    store.put("views", "0" * 64, {"view.html": made})
+    outdir.check_cache(out, store)
+    for planted in ("holiday.jpg", "views/holiday.jpg", f"views/{'0' * 64}/holiday.jpg",
+                    "staging/my-draft"):
+        (folder / planted).parent.mkdir(parents=True, exist_ok=True)
+        (folder / planted).write_text("mine")
+        with pytest.raises(CacheError, match=f"did not write \\({planted}\\)"):
+            outdir.check_cache(out, store)
+        (folder / planted).unlink()
+    (folder / "notebooks").symlink_to(tmp_path)
+    with pytest.raises(CacheError, match="notebooks is a symbolic link"):
+        outdir.check_cache(out, store)

@@ -58,3 +58,37 @@ def test_both_renderers_give_the_same_word_report(quarto_report, pandoc_report):
     assert pandoc_word.figures == quarto_word.figures
     assert [p.style for p in pandoc_word.paragraphs if p.style.startswith(("Heading", "Title"))] \
         == [p.style for p in quarto_word.paragraphs if p.style.startswith(("Heading", "Title"))]
+
+
+def test_shortcodes_in_input_text_are_shown_literally_by_quarto(quarto_command, tmp_path,
+                                                                monkeypatch):
+    """Quarto expands shortcodes where backslashes cannot stop it (front matter, code blocks)
+    and drops the rest of a document at an unclosed one: in a study title, a table cell and a
+    printed output they are text, in the HTML, the PDF and Word."""
+    import nbformat
+
+    from jakisurvey.assemble import assemble
+    from jakisurvey.markdown import escape
+    from jakisurvey.render import render_report
+
+    monkeypatch.setenv("JAKISURVEY_PLANTED", "PLANTED-SECRET-VALUE")
+    title = "Survey {{< env JAKISURVEY_PLANTED >}} {{< pagebreak >}} {{< meta title >}} >}}"
+    claim = "Claim {{< env JAKISURVEY_PLANTED >}} {{% env JAKISURVEY_PLANTED %}} {{< unclosed"
+    printed = "rule {{< env JAKISURVEY_PLANTED >}} and {{< unclosed"
+    report = assemble([], title, {}, tmp_path / "report.ipynb")
+    book = nbformat.read(report, as_version=4)
+    shown = nbformat.v4.new_code_cell("t.show(...)", outputs=[
+        nbformat.v4.new_output("display_data", data={"text/markdown": f"| {escape(claim)} |\n"
+                                                     "|---|\n| 1 |"}),
+        nbformat.v4.new_output("stream", name="stdout", text=printed + "\n")])
+    book.cells += [shown, nbformat.v4.new_markdown_cell("The end of the report.")]
+    nbformat.write(book, report)
+    out = tmp_path / "out"
+    render_report(report, out, "quarto", ROOT / "_quarto.yml")
+    texts = {"HTML": visible_text((out / "report.html").read_text(encoding="utf-8")),
+             "PDF": reading_text(out / "report.pdf"), "Word": read_docx(out / "report.docx").text()}
+    for name, text in texts.items():
+        text = " ".join(text.replace("\u2060", "").split())
+        assert "PLANTED-SECRET-VALUE" not in text, name
+        for literal in (title, claim, printed, "The end of the report."):
+            assert literal in text, (name, literal, text[:600])

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -24,8 +23,9 @@ from pypdf import PdfReader
 
 from jakisurvey.study import load_study
 
-from helpers import (DICTIONARY, RECORDS, ROOT, STUDY, assert_absent, bundled_inputs, digest,
-                     jakisurvey, pdf_text, private_strings, squeezed, text_of, tool_path)
+from helpers import (DICTIONARY, RECORDS, ROOT, STUDY, assert_absent, bundled_inputs, copied,
+                     digest, jakisurvey, pdf_text, private_strings, squeezed, text_of, tool_path,
+                     wait_for)
 
 
 FIGURE_PANELS = ["Figure 1A: Respondents per country", "Figure 1B: Indications for starting",
@@ -172,12 +172,6 @@ def test_no_absolute_paths_outside_private(report_dirs):
         assert 'output = ".."' in injected.source and "records = \"" in injected.source
 
 
-def copied(pandoc_report: Path, tmp_path: Path) -> Path:
-    """A copy of the project folder holding the bundled report (its cache included)."""
-    subprocess.run(["cp", "-a", str(pandoc_report.parent), str(tmp_path / "project")], check=True)
-    return tmp_path / "project" / pandoc_report.name
-
-
 def test_an_executed_notebook_reruns_in_its_folder(pandoc_report, tmp_path):
     import papermill
 
@@ -260,20 +254,8 @@ def test_failing_notebook_keeps_previous_report(pandoc_report, tmp_path):
     assert not (tmp_path / ".jakisurvey-cache" / "staging").exists()
 
 
-def wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> None:
-    """Read a process's standard error until a line contains `text`."""
-    end = time.time() + timeout
-    while time.time() < end:
-        line = process.stderr.readline()
-        if text in line:
-            return
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"never printed {text!r}")
-
-
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
-def test_a_killed_run_keeps_the_report_and_the_next_run_cleans_up(pandoc_report, tmp_path, how):
+def test_a_killed_run_keeps_the_report_and_the_next_run_cleans_up(pandoc_report, tmp_path):
+    """SIGKILL during execution (SIGTERM and SIGINT: tests/test_integrity.py)."""
     out = copied(pandoc_report, tmp_path)
     before = (out / "report.html").read_bytes()
     command = ["run", *bundled_inputs(out.parent), "--out", str(out), "--renderer", "pandoc"]
@@ -281,26 +263,21 @@ def test_a_killed_run_keeps_the_report_and_the_next_run_cleans_up(pandoc_report,
         [sys.executable, "-m", "jakisurvey.cli", *command, "--force"], stderr=subprocess.PIPE,
         text=True, cwd=ROOT, env={**os.environ, "PATH": tool_path()})
     wait_for(process, "running")
-    process.send_signal(how)
-    said = process.communicate(timeout=60)[1]
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
     assert (out / "report.html").read_bytes() == before
     staging = out.parent / ".jakisurvey-cache" / "staging"
     left = list(staging.iterdir()) if staging.exists() else []
-    if how == signal.SIGTERM:
-        assert process.returncode == 143 and left == []   # cleaned up like an error
-        assert "terminated" in said
-    else:
-        assert len(left) == 1                               # only the next run can clean up
-        assert list(left[0].glob(".runtime/kernel-*.json"))  # the kernel's key is in there too
-        ignored = subprocess.run(["git", "check-ignore", "-q",
-                                  ".jakisurvey-cache/staging/" + left[0].name], cwd=ROOT)
-        assert ignored.returncode == 0
+    assert len(left) == 1                               # only the next run can clean up
+    assert list(left[0].glob(".runtime/kernel-*.json"))  # the kernel's key is in there too
+    ignored = subprocess.run(["git", "check-ignore", "-q",
+                              ".jakisurvey-cache/staging/" + left[0].name], cwd=ROOT)
+    assert ignored.returncode == 0
     again = jakisurvey(*command)
     assert again.returncode == 0, again.stderr
     assert not staging.exists() or list(staging.iterdir()) == []
     assert "nothing changed" in again.stderr
-    if how == signal.SIGKILL:
-        assert "interrupted run" in again.stderr
+    assert "interrupted run" in again.stderr
 
 
 def test_private_is_readable_by_its_owner_only(pandoc_report):

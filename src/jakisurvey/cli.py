@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import pipeline
 from .errors import SurveyError
+from .terminal import printable
 
 SYNTH_TARGETS = pipeline.PROJECT / "data" / "synthetic" / "targets.yml"
 
@@ -29,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=jobs_number, default=os.cpu_count() or 1,
                      help="notebooks executed in parallel (default: the number of cores)")
     run.add_argument("--quiet", action="store_true", help="print only the final line and errors")
+    run.add_argument("--no-wait", action="store_true",
+                     help="when another run is making this report, stop (exit 1) instead of "
+                          "waiting for it")
     validate = commands.add_parser("validate", help="check a records export and list its problems")
     add_inputs(validate)
     validate.add_argument("--study", type=Path, default=pipeline.DEFAULT_STUDY)
@@ -63,12 +67,18 @@ def inputs(args: argparse.Namespace) -> pipeline.Inputs:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report."""
-    options = pipeline.Options(renderer=args.renderer, force=args.force, jobs=args.jobs)
+    options = pipeline.Options(renderer=args.renderer, force=args.force, jobs=args.jobs,
+                               wait=not args.no_wait)
     if args.quiet:
         options.say = lambda line: None
     out = pipeline.run(inputs(args), args.out, options)
-    print(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
+    show(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return 0
+
+
+def show(line: str, stream=None) -> None:
+    """Print a line, its control characters shown rather than obeyed (terminal.printable)."""
+    print(printable(line), file=stream or sys.stdout)
 
 
 def quarto(args: argparse.Namespace) -> int:
@@ -98,8 +108,8 @@ def validate(args: argparse.Namespace) -> int:
     checked = pipeline.check_inputs(inputs(args))
     survey = checked.survey
     for line in listed(survey.problems):
-        print(line)
-    print(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "
+        show(line)
+    show(f"{args.records}: valid ({len(survey.data)} records, {len(survey.respondents)} "
           f"respondents, {len(survey.problems)} warnings)")
     return 0
 
@@ -172,7 +182,7 @@ def synth(args: argparse.Namespace) -> int:
     from .synth import write_synthetic
 
     write_synthetic(args.n, args.seed, args.out, args.dictionary, args.targets, force=args.force)
-    print(f"Synthetic records written to {args.out}")
+    show(f"Synthetic records written to {args.out}")
     return 0
 
 
@@ -194,20 +204,20 @@ def main(argv: list[str] | None = None) -> int:
                 "quarto": quarto}[args.command](args)
     except SurveyError as error:
         if hasattr(error, "problems"):   # load.InputError: the problems of the records
-            print(error, file=sys.stderr)
-            print(f"{len(error.problems)} problem(s): nothing was analysed.", file=sys.stderr)
+            show(str(error), sys.stderr)
+            show(f"{len(error.problems)} problem(s): nothing was analysed.", sys.stderr)
         else:
-            print(f"error: {error}", file=sys.stderr)
+            show(f"error: {error}", sys.stderr)
         return 1
     except OSError as error:
         where = f": {error.filename}" if error.filename else ""
-        print(f"error: {error.strerror or error}{where}; nothing was changed", file=sys.stderr)
+        show(f"error: {error.strerror or error}{where}; nothing was changed", sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; nothing was changed", file=sys.stderr)
+        show("interrupted; nothing was changed", sys.stderr)
         return 130
     except Terminated:
-        print("terminated; nothing was changed", file=sys.stderr)
+        show("terminated; nothing was changed", sys.stderr)
         return 143
 
 

@@ -14,7 +14,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from .cache import Cache, digest, software
+from .cache import Cache, digest, software, write_file
 from .errors import SurveyError
 from .notebook import ANSI, COLLECTED, FIGURE_KEY, imported_modules, parameters_of
 
@@ -186,10 +185,10 @@ def figures_of(nb: dict) -> dict[str, bytes]:
     return found
 
 
-def restore(entry: Path, job: Job, output: Path) -> None:
-    """Put a cached notebook and its figures in place."""
-    shutil.copyfile(entry, job.target)
-    for name, data in figures_of(json.loads(entry.read_text(encoding="utf-8"))).items():
+def restore(notebook: bytes, job: Job, output: Path) -> None:
+    """Put a cached notebook (its bytes as verified by the cache) and its figures in place."""
+    job.target.write_bytes(notebook)
+    for name, data in figures_of(json.loads(notebook.decode("utf-8"))).items():
         (output / name).parent.mkdir(parents=True, exist_ok=True)
         (output / name).write_bytes(data)
 
@@ -322,7 +321,7 @@ def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed:
     except PapermillExecutionError as error:
         failed.mkdir(parents=True, exist_ok=True)
         kept = failed / job.name
-        shutil.copyfile(job.target, kept)
+        write_file(kept, job.target.read_bytes())
         line = failing_line(error.source, error.traceback)
         raise NotebookError(f"notebook {job.name} failed in cell {error.exec_count} "
                             f"('{line.strip()}'): {error.ename}: {error.evalue}\n"
@@ -334,26 +333,36 @@ def execute_one(job: Job, kernel: Kernel, parameters: dict, shown: dict, failed:
     return timings
 
 
-def missing(jobs: list[Job], cache: Cache) -> list[Job]:
-    """The jobs whose notebook is not in the cache."""
-    return [job for job in jobs if cache.get("notebooks", job.key, ".ipynb") is None]
+NOTEBOOK = "notebook.ipynb"   # an executed notebook's file in its cache entry
 
 
-def execute_all(jobs: list[Job], todo: list[Job], cache: Cache, parameters: dict, shown: dict,
-                pool: Pool | None, failed: Path, say: Say, then: Callable[[Job], None]) -> None:
-    """Restore the cached notebooks, execute those in `todo` on the pool's kernels.
+def from_cache(jobs: list[Job], cache: Cache) -> tuple[dict[str, bytes], list[Job]]:
+    """The executed notebooks the cache holds (by key, verified), and the jobs to execute."""
+    cached = {}
+    for job in jobs:
+        entry = cache.get("notebooks", job.key)
+        if entry is not None:
+            cached[job.key] = entry[NOTEBOOK]
+    return cached, [job for job in jobs if job.key not in cached]
+
+
+def execute_all(jobs: list[Job], cached: dict[str, bytes], cache: Cache, parameters: dict,
+                shown: dict, pool: Pool | None, failed: Path, say: Say,
+                then: Callable[[Job], None]) -> None:
+    """Restore the cached notebooks, execute the others on the pool's kernels.
 
     `then(job)` runs for each notebook as soon as it is in place (in the worker's thread).
     """
     output = Path(parameters["output"])
     for job in jobs:
-        if job not in todo:
-            restore(cache.get("notebooks", job.key, ".ipynb"), job, output)
+        if job.key in cached:
+            restore(cached[job.key], job, output)
             say(f"notebook {job.name}: cached")
             then(job)
+    todo = [job for job in jobs if job.key not in cached]
     if todo:
         run_pool(todo, pool, parameters, shown, failed, say,
-                 lambda job: (cache.put("notebooks", job.key, job.target, ".ipynb"), then(job)))
+                 lambda job: (cache.put("notebooks", job.key, {NOTEBOOK: job.target}), then(job)))
 
 
 def run_pool(todo: list[Job], pool: Pool, parameters: dict, shown: dict, failed: Path, say: Say,
@@ -390,11 +399,23 @@ def run_pool(todo: list[Job], pool: Pool, parameters: dict, shown: dict, failed:
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)
-    except BaseException:
+    except BaseException:   # interrupted: stop the kernels and tools, then wait for the workers
         stop.set()
-        for kernel in pool.kernels:
-            if kernel is not None:
-                kernel.close()
+        stop_workers(pool, threads)
         raise
     if errors:
         raise errors[0]
+
+
+def stop_workers(pool: Pool, threads: list[threading.Thread], patience: float = 30) -> None:
+    """Stop every kernel and tool the workers wait on, and wait for the workers to end, so that
+    none writes on into the staging folder the run removes next."""
+    from . import processes
+
+    for kernel in pool.kernels:
+        if kernel is not None:
+            kernel.close()
+    processes.stop_all()
+    end = time.monotonic() + patience
+    for thread in threads:
+        thread.join(max(0.0, end - time.monotonic()))

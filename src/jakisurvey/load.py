@@ -16,7 +16,7 @@ from . import fieldtypes
 from .codebook import Codebook
 from .errors import SurveyError
 from .study import REDCAP_MISSING_CODES
-from .textfile import NotText, csv_reader, read_utf8
+from .textfile import NotText, csv_reader, file_bytes, read_utf8
 
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -92,7 +92,7 @@ def read_text(path: Path) -> str:
                                "(raw data)'")
     except NotText as error:
         if error.encoding:
-            raise InputError(encoding_problems(path.read_bytes(), error.line, path)) from None
+            raise InputError(encoding_problems(file_bytes(path), error.line, path)) from None
         fail(path, error.rule, error.line)
     raise AssertionError("unreachable")
 

@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import outdir
+from . import outdir, processes
 from .cache import Cache, digest, software
+from .errors import SurveyError
 from .notebook import COLLECTED, DISCLOSURE, NOTEBOOKS, section_notebooks
-from .execute import Job, NotebookError, Pool, execute_all, missing, plan, warm_up
-from .inputs import Checked, Inputs, check_inputs, hand_over, hashes, study_files
+from .execute import Job, NotebookError, Pool, execute_all, from_cache, plan, warm_up
+from .inputs import Checked, Inputs, Snapshot, check_inputs, hand_over, study_files
+from .terminal import printable
 
 PROJECT = NOTEBOOKS.parent
 QUARTO_CONFIG = PROJECT / "_quarto.yml"
@@ -30,17 +32,21 @@ DEFAULT_STUDY = PROJECT / "data" / "study.yml"
 DEFAULT_OUT = PROJECT / "_output"
 QUARTO_BUILD = "_build"   # where `quarto render` at the project root renders the report
 QUARTO_WRITES = ["report.html", "report.pdf", "report.docx", "report_files/*", "*.quarto_ipynb"]
+VIEW = "view.html"    # a notebook view's file in its cache entry
 PRIVATE = "private"   # for the researchers only: exact values, the row-by-row listing
 COLLECTED_FILE = f"{PRIVATE}/results.json"   # exact results, collected from the executed notebooks
 TIMINGS_FILE = f"{PRIVATE}/timings.json"   # the run's wall-clock times (none in what is shared)
 DISCLOSURE_FILE = "disclosure.json"   # the disclosure plan: every hidden cell and why
 
+# What reading a replaced report's results laid out otherwise (older, or edited) may raise.
+UNREADABLE = (SurveyError, AttributeError, KeyError, TypeError, ValueError, RuntimeError)
+
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
 
 def to_stderr(line: str) -> None:
-    """Progress on standard error, one line per step."""
-    print(line, file=sys.stderr, flush=True)
+    """Progress on standard error, one line per step (control characters shown, not obeyed)."""
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -60,6 +66,7 @@ class Options:
     date: dict | None = None
     shown: dict | None = None
     replaced: list | None = None
+    wait: bool = True     # False: refuse, rather than wait, when another run holds the folder
 
 
 @contextmanager
@@ -150,23 +157,24 @@ class Run:
     def __init__(self, inputs: Inputs, out: str | os.PathLike, options: Options) -> None:
         from .provenance import report_date
         from .render import choose_renderer, renderer_versions
+        from .render.config import fingerprint
 
         self.inputs, self.options, self.say = inputs, options, options.say
-        study, files = study_files(inputs)
-        self.date = options.date or report_date(study.date, inputs.study, inputs.records)
+        self.snapshot = Snapshot.take(inputs)   # every input read once, here
+        files = self.snapshot.files
+        self.date = options.date or report_date(self.snapshot.study.date, inputs.study,
+                                                inputs.records)
         self.out = outdir.check_out(out, files.values(), PROJECT)
-        for line in outdir.recover(self.out):
-            self.say(line)
         self.renderer = choose_renderer(options.renderer)
         self.versions = renderer_versions(self.renderer)
-        self.hashes = hashes(files)
+        self.hashes = self.snapshot.hashes
         self.shown = {**parameters(files, self.out), **(options.shown or {})}
         self.jobs = plan(section_notebooks(options.notebooks), self.shown, self.hashes)
-        self.config_text = (options.config.read_text(encoding="utf-8")
-                            if options.config.is_file() else "")
-        self.key = digest([job.key for job in self.jobs], self.config_text, self.versions,
+        self.config_key = fingerprint(options.config)   # _quarto.yml and every file it names
+        self.key = digest([job.key for job in self.jobs], self.config_key, self.versions,
                           software(), options.render, self.date)
-        self.cache = Cache(outdir.cache_dir(self.out), use=not options.force)
+        self.cache = Cache(outdir.cache_dir(self.out), use=not options.force, say=self.say,
+                           guard=self.snapshot.check_unchanged)
         self.checked: Checked | None = None
         self.pool: Pool | None = None
         self.plan: dict[str, str] = {}
@@ -174,9 +182,18 @@ class Run:
         self.timings: dict[str, dict] = {}   # notebook: wall-clock times, for private/
 
     def up_to_date(self) -> bool:
-        """Whether the report folder already holds this run's report."""
+        """Whether the report folder already holds this run's report, every file as published
+        (one missing or changed is said, and the report made again)."""
         marker = outdir.read_marker(self.out) if self.out.exists() else None
-        return not self.options.force and bool(marker) and marker.get("key") == self.key
+        if self.options.force or not marker or marker.get("key") != self.key:
+            return False
+        damaged = outdir.verify_published(self.out)
+        if damaged is None:
+            return False
+        for name, why in damaged.items():
+            what = "is missing" if why == outdir.MISSING else "was changed since it was published"
+            self.say(f"{name} in {self.out} {what}; the report is made again")
+        return not damaged
 
     def build(self, staging: Path) -> list[dict]:
         """Everything the report folder holds, written into the staging folder."""
@@ -204,8 +221,9 @@ class Run:
 
         public = Gate(self.checked.study.min_cell, self.plan).publish_all(exact)
         if self.options.replaced is None:
-            self.previous = changes.previous_results(self.out)
-            change = changes.changes(self.as_published_now(self.previous), public)
+            self.previous = self.as_published_now(changes.previous_results(self.out,
+                                                                           say=self.say))
+            change = changes.changes(self.previous, public)
         else:   # verify: the replaced report is not shared; its changes are taken as recorded
             self.previous, change = {}, self.options.replaced
         write_json(public, staging / "results.json")
@@ -232,20 +250,26 @@ class Run:
         min_cell = self.checked.study.min_cell
         if previous is None or min_cell <= 1:
             return previous
-        exact = changes.previous_results(self.out, COLLECTED_FILE)
+        exact = changes.previous_results(self.out, COLLECTED_FILE, say=lambda line: None)
         try:
             plan = disclosure_plan(exact, self.checked.codebook, self.regions(exact), min_cell,
                                    self.checked.study.claims)
             gate = Gate(min_cell, plan)
             return {**gate.publish_all(exact), "claims": check(
                 self.checked.study.claims, exact, self.checked.codebook, gate)}
-        except (AttributeError, KeyError, TypeError, ValueError, RuntimeError):
-            # no exact values kept, or an older report's layout: what it published, small
+        except UNREADABLE:
+            pass
+        try:   # no exact values kept, or an older report's layout: what it published, small
             # counts hidden, and of its claims only whether they matched
             return {**Gate(min_cell).publish_all(previous),
-                    "claims": [{"id": c.get("id"), "claim": c.get("claim"),
-                                "status": c.get("status")} for c in previous.get("claims", [])
-                               if isinstance(c, dict)]}
+                    "claims": [{"id": c["id"], "claim": c.get("claim"),
+                                "status": c.get("status")}
+                               for c in changes.claims_of(previous.get("claims"))]}
+        except UNREADABLE as error:
+            self.say(f"changes: the replaced report's results.json cannot be compared "
+                     f"({type(error).__name__}: a hand-edited file?); changes.json lists no "
+                     "changes")
+            return None
 
     def targets(self, staging: Path, jobs: list[Job]) -> list[Job]:
         """Jobs, each to be written into staging/notebooks."""
@@ -302,7 +326,7 @@ class Run:
         later = self.targets(staging, [j for j in self.jobs if j.dependent])
         plan_key = [digest(plan)] if any(why != SMALL for why in plan.values()) else []
         recorded: dict[str, list[dict]] = {}
-        todo = missing(sections, self.cache)
+        cached, todo = from_cache(sections, self.cache)
         self.kernels(staging, len(todo) + (len(later) if todo else 0))
 
         def done(job: Job) -> None:
@@ -312,14 +336,15 @@ class Run:
 
         failed = outdir.cache_dir(self.out) / "failed"
         run = absolute(self.checked.files, staging)
-        execute_all(sections, todo, self.cache, run, self.shown, self.pool, failed, self.say, done)
+        execute_all(sections, cached, self.cache, run, self.shown, self.pool, failed, self.say,
+                    done)
         values, _ = collect({job.source.stem: recorded[job.source.stem] for job in sections})
         write_json(values, staging / COLLECTED_FILE)
         later = [job.keyed(digest(values), *plan_key) for job in later]
-        todo_later = missing(later, self.cache)
+        cached_later, todo_later = from_cache(later, self.cache)
         self.kernels(staging, len(todo_later))
-        execute_all(later, todo_later, self.cache, run, self.shown, self.pool, failed, self.say,
-                    done)
+        execute_all(later, cached_later, self.cache, run, self.shown, self.pool, failed,
+                    self.say, done)
         executed = len(todo) + len(todo_later)
         if executed:
             self.say(f"notebooks: {executed} executed, {len(self.jobs) - executed} from the "
@@ -412,27 +437,28 @@ class Run:
 
         view = path.with_suffix(".html")
         numbered = for_rendering(nbformat.read(path, as_version=4), numbers)
-        key = digest(nbformat.writes(numbered), self.config_text, software())
-        if self.restore("views", key, view):
+        key = digest(nbformat.writes(numbered), self.config_key, software())
+        entry = self.cache.get("views", key)
+        if entry is not None:
+            view.write_bytes(entry[VIEW])
             return
         work = path.with_suffix(".view.ipynb")
         nbformat.write(numbered, work)
         render_notebook_view(work, view, self.options.config)
         work.unlink()
-        self.cache.put("views", key, view, ".html")
+        self.cache.put("views", key, {VIEW: view})
 
     def render_report(self, report: Path, staging: Path) -> None:
         """report.html, report.pdf and report.docx from the report notebook."""
         from .render import REPORT_FILES, render_report
 
-        key = digest(report.read_text(encoding="utf-8"), self.config_text, self.versions,
+        key = digest(report.read_text(encoding="utf-8"), self.config_key, self.versions,
                      software())
         entry = self.cache.get("render", key)
-        names = REPORT_FILES
         if entry is not None:
             self.say("render: report unchanged, from the cache")
-            for name in names:
-                shutil.copyfile(entry / name, staging / name)
+            for name in REPORT_FILES:
+                (staging / name).write_bytes(entry[name])
             return
         tools = ", ".join(f"{k} {v}" for k, v in self.versions.items() if k != "renderer")
         self.say(f"render: {self.renderer} ({tools})")
@@ -442,19 +468,7 @@ class Run:
         for warning in warnings:
             self.say(f"render: {warning}")
         self.say(f"render: done in {time.perf_counter() - start:.1f} s")
-        made = staging / ".render"
-        made.mkdir()
-        for name in names:
-            shutil.copyfile(staging / name, made / name)
-        self.cache.put("render", key, made)
-        shutil.rmtree(made)
-
-    def restore(self, kind: str, key: str, target: Path) -> bool:
-        """Copy a cached file into place; False on a miss."""
-        entry = self.cache.get(kind, key, target.suffix)
-        if entry is not None:
-            target.write_bytes(entry.read_bytes())
-        return entry is not None
+        self.cache.put("render", key, {name: staging / name for name in REPORT_FILES})
 
     def changes_cells(self, change: list[dict]) -> list:
         """The 'Changes since the previous run' section, when a report is being replaced."""
@@ -471,32 +485,46 @@ class Run:
         return [cell]   # (the tag keeps it out of changes.docx: what it lists changed anyway)
 
     def check(self) -> None:
-        """Read and check the inputs (and the claims against them), saying how it went."""
+        """Check the inputs as read (and the claims against them), saying how it went."""
         start = time.perf_counter()
-        self.checked = check_inputs(self.inputs, self.hashes)
+        self.checked = check_inputs(self.inputs, self.snapshot)
         survey = self.checked.survey
         self.say(f"inputs: {len(survey.data)} records, {len(survey.respondents)} respondents, "
                  f"{len(survey.problems)} warnings, checked in {time.perf_counter() - start:.1f} s")
 
     def publish(self) -> list[dict] | None:
-        """Build in staging and publish; None when the report was already up to date.
+        """Build in staging and publish, holding the report folder's lock; None when the report
+        was already up to date.
 
         The inputs are checked first; kernels then start for the notebooks not in the cache
         and get the checked inputs from the run (inputs.hand_over) instead of reading them again.
         """
-        if self.up_to_date():
-            self.say(f"nothing changed since the report in {self.out} was made; "
-                     "it is up to date (--force rebuilds it)")
-            return None
-        self.check()
+        with outdir.locked(self.out, self.options.wait, self.say):
+            outdir.check_cache(self.out, self.cache, inside=False)
+            for line in outdir.recover(self.out):
+                self.say(line)
+            if self.up_to_date():
+                self.say(f"nothing changed since the report in {self.out} was made; "
+                         "it is up to date (--force rebuilds it)")
+                return None
+            outdir.check_cache(self.out, self.cache)   # the entries too: the run reads them
+            self.check()
+            return self.build_and_publish()
+
+    def build_and_publish(self) -> list[dict]:
+        """Build in a new staging folder and publish it when no input changed meanwhile; the
+        staging folder goes, its tools stopped first, whatever stops the run."""
         staging = outdir.new_staging(self.out)
         try:
             (staging / "notebooks").mkdir()
             private_folder(staging)
             change = self.build(staging)
+            self.snapshot.check_unchanged(rehash=True)
             expected = [] if self.options.render else QUARTO_WRITES  # Quarto renders here next
-            outdir.publish(staging, self.out, key=self.key, expected=expected)
+            for line in outdir.publish(staging, self.out, key=self.key, expected=expected):
+                self.say(line)
         except BaseException:
+            processes.stop_all()
             outdir.discard(staging)
             raise
         return change
@@ -558,17 +586,23 @@ def quarto_post_render(project: Path, say=to_stderr) -> Path | None:
             "`quarto render` renders and publishes the whole report")
         return None
     out = outdir.check_out(out, study_files(default_inputs(project))[1].values(), project)
-    for line in outdir.recover(out):
-        say(line)
-    outdir.write_marker(build, **{k: v for k, v in marker.items() if k not in {"tool", "files"}})
-    staging = outdir.new_staging(out)
-    try:
-        shutil.copytree(build, staging, dirs_exist_ok=True,
-                        ignore=lambda folder, names: [outdir.MARKER] if Path(folder) == build else [])
-        dated_docx(staging / "report.docx", notebook_date(nbformat.read(notebook, as_version=4)))
-        outdir.publish(staging, out, key=marker.get("key"))
-    except BaseException:
-        outdir.discard(staging)
-        raise
+    with outdir.locked(out, say=say):
+        outdir.check_cache(out, Cache(outdir.cache_dir(out)))
+        outdir.check_ours(build)       # nothing but what the run and Quarto wrote for it
+        for line in outdir.recover(out):
+            say(line)
+        outdir.write_marker(build, **{k: v for k, v in marker.items() if k not in {"tool",
+                                                                                 "files"}})
+        staging = outdir.new_staging(out)
+        try:
+            shutil.copytree(build, staging, dirs_exist_ok=True, ignore=lambda folder, names:
+                            [outdir.MARKER] if Path(folder) == build else [])
+            dated_docx(staging / "report.docx",
+                       notebook_date(nbformat.read(notebook, as_version=4)))
+            for line in outdir.publish(staging, out, key=marker.get("key")):
+                say(line)
+        except BaseException:
+            outdir.discard(staging)
+            raise
     say(f"Report in {out}: report.html, report.pdf, report.docx, results.json")
     return out

@@ -12,6 +12,7 @@ import yaml
 from . import measures
 from .checklist import STUDY_KEYS
 from .errors import StudyError
+from .textfile import file_bytes
 
 CHECKS = ("equals", "percent", "over", "leading")
 CLAIM_KEYS = ("id", "claim", "published", "check", "result")
@@ -170,6 +171,28 @@ def seed_setting(settings: dict, path: Path) -> int:
     return value
 
 
+def text_setting(settings: dict, key: str, path: Path, default: str, empty: bool = False) -> str:
+    """A text setting (title, citation): a text, not empty unless `empty` (a bare `title:` is
+    empty: the report would be titled 'None')."""
+    value = settings.get(key, default)
+    if value is None and empty:
+        return ""
+    if not isinstance(value, str) or not (value.strip() or empty):
+        raise StudyError(f"{path}: '{key}' must be a non-empty text (found {shown(value)}); "
+                         f"write it after the colon, e.g. {key}: {default or 'Survey report'}")
+    return value
+
+
+def file_setting(settings: dict, key: str, path: Path) -> Path:
+    """A setting naming a file (country_aliases, regions): a path relative to the study file
+    ('~' expanded; a study file that is a symbolic link: relative to the file it names)."""
+    value = settings.get(key, f"{key}.csv")
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise StudyError(f"{path}: '{key}' must name a file, relative to the study file (e.g. "
+                         f"{key}: {key}.csv), or be left out for {key}.csv (found {shown(value)})")
+    return Path(path).resolve().parent / Path(value.strip()).expanduser()
+
+
 def cherries_setting(settings: dict, path: Path) -> dict[str, str]:
     """Read the CHERRIES design items: known keys, each with a non-empty text."""
     value = settings.get("cherries") or {}
@@ -244,22 +267,20 @@ def load_study(path: Path) -> Study:
     """Read and check a study configuration file."""
     path = Path(path)
     try:
-        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        settings = yaml.safe_load(file_bytes(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise StudyError(f"{path}: cannot be read as YAML ({error})")
     if not isinstance(settings, dict):
         raise StudyError(f"{path}: expected settings as 'key: value' lines")
     unknown_keys(settings, SETTINGS, path)
-    here = path.resolve().parent   # (a symbolic link: the folder of the file it names)
     return Study(
         path=path,
-        title=str(settings.get("title", "Survey report")),
-        citation=str(settings.get("citation", "")),
+        title=text_setting(settings, "title", path, "Survey report"),
+        citation=text_setting(settings, "citation", path, "", empty=True),
         n_invited=positive_int(settings, "n_invited", path),
         min_cell=positive_int(settings, "min_cell", path, default=1),
-        country_aliases=here / Path(str(settings.get("country_aliases",
-                                                     "country_aliases.csv"))).expanduser(),
-        regions=here / Path(str(settings.get("regions", "regions.csv"))).expanduser(),
+        country_aliases=file_setting(settings, "country_aliases", path),
+        regions=file_setting(settings, "regions", path),
         claims=parse_claims(settings.get("claims"), path),
         n_invited_range=invited_range(settings, path),
         seed=seed_setting(settings, path),

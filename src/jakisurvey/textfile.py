@@ -5,6 +5,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,29 @@ SAVE_AS_UTF8 = "(in Excel: save as 'CSV UTF-8 (Comma delimited)')"
 # The csv module stops at cells over 128 KiB by default; a valid export may hold longer
 # free text. 2**31 - 1 is the largest limit every platform's C long accepts.
 MAX_CELL = 2**31 - 1
+
+
+# The files a run read once (inputs.Snapshot), by real path: while set, every input is read from
+# here, so that what is checked is exactly what was hashed, whatever happens to the files.
+_snapshot: ContextVar[dict[str, bytes] | None] = ContextVar("snapshot", default=None)
+
+
+@contextmanager
+def reading(files: dict[str, bytes]) -> Iterator[None]:
+    """Read input files from these bytes (by real path) instead of the disk, within the block."""
+    token = _snapshot.set(files)
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
+
+
+def file_bytes(path: Path | str) -> bytes:
+    """An input file's bytes: from the run's snapshot when it holds the file, else from disk."""
+    held = _snapshot.get()
+    if held is not None and os.path.realpath(path) in held:
+        return held[os.path.realpath(path)]
+    return Path(path).read_bytes()
 
 
 class NotText(Exception):
@@ -25,7 +52,7 @@ class NotText(Exception):
 def read_utf8(path: Path, remedy: str) -> str:
     """A whole file as UTF-8 text (BOM allowed); refuses empty, UTF-16, binary and other encodings."""
     try:
-        data = Path(path).read_bytes()
+        data = file_bytes(path)
     except OSError as error:
         raise NotText(f"cannot be read ({error.strerror})") from None
     if not data.removeprefix(codecs.BOM_UTF8).strip():

@@ -22,7 +22,8 @@ from ..notebook import ANSI
 from .config import REPORT_FILES, RenderError, echo_default, format_options, load_config
 
 __all__ = ["ANSI", "REPORT_FILES", "RenderError", "choose_renderer", "quarto_notebook",
-           "render_notebook_view", "render_report", "renderer_versions", "side_by_side"]
+           "render_notebook_view", "render_report", "renderer_versions", "side_by_side",
+           "work_folder"]
 
 QUARTO_HINT = (
     "quarto not on PATH; install it (pip install -e '.[quarto]', or conda install -c "
@@ -99,7 +100,8 @@ def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> lis
     from .pandoc import render_docx, render_html, render_pdf
 
     nb = nbformat.read(report_ipynb, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="jakisurvey-render-") as tmp:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with work_folder(out_dir) as tmp:
         work = Path(tmp)
         markdown = notebook_markdown(nb, work / "images", echo=echo_default(settings))
         return side_by_side(
@@ -111,11 +113,23 @@ def render_with_pandoc(report_ipynb: Path, out_dir: Path, settings: dict) -> lis
                                 format_options(settings, "docx")))
 
 
+def work_folder(beside: Path) -> tempfile.TemporaryDirectory:
+    """A temporary folder for a renderer's intermediate files, in the folder it writes to (a
+    run's staging folder): it goes with that folder whatever stops the run, never left in /tmp."""
+    return tempfile.TemporaryDirectory(prefix=".render-", dir=beside, ignore_cleanup_errors=True)
+
+
 def side_by_side(*steps) -> list[str]:
     """Run rendering steps (each a pandoc or typst process) in threads; their warnings in
-    order, or the first error."""
+    order, or the first error. Interrupted, it stops the tools before it waits for the steps."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from .. import processes
 
     with ThreadPoolExecutor(len(steps)) as pool:
         running = [pool.submit(step) for step in steps]
-        return [warning for future in running for warning in future.result()]
+        try:
+            return [warning for future in running for warning in future.result()]
+        except BaseException:
+            processes.stop_all()
+            raise

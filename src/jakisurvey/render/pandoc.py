@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .. import processes
 from .config import RenderError
 
 ASSETS = Path(__file__).parent / "assets"
@@ -31,7 +31,7 @@ def pandoc(markdown: str, args: list[str], workdir: Path, reader: str = READER) 
 
     cmd = [pypandoc.get_pandoc_path(), "--from", reader, "--columns=10000",
            "--lua-filter", str(ASSETS / "pandoc.lua"), *args]
-    proc = subprocess.run(cmd, input=markdown, text=True, capture_output=True, cwd=workdir)
+    proc = processes.run(cmd, input=markdown, cwd=workdir)
     if remote := re.search(r"^remote resources: (.*)$", proc.stderr, re.M):
         raise RenderError("remote resources cannot be embedded (the HTML must open offline): "
                           f"{remote[1]}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import shutil
 import subprocess
@@ -12,6 +14,7 @@ from urllib.parse import unquote
 import nbformat
 import yaml
 
+from .. import processes
 from ..markdown import escape
 from ..notebook import ANSI, OptionsError, cell_options, checked_id, with_options
 from .config import REPORT_FILES, RenderError, staged_config
@@ -40,7 +43,7 @@ def render_with_quarto(report_ipynb: Path, out_dir: Path, config: dict) -> list[
                                                           sort_keys=False), encoding="utf-8")
         nb = nbformat.read(report_ipynb, as_version=4)
         nbformat.write(quarto_notebook(nb), stage / NOTEBOOK)
-        done = subprocess.run(["quarto", "render"], cwd=stage, capture_output=True, text=True)
+        done = processes.run(["quarto", "render"], cwd=stage)
         if done.returncode:
             raise RenderError(f"quarto render failed (exit {done.returncode}):\n"
                               f"{ANSI.sub('', done.stderr)[-3000:]}")
@@ -62,13 +65,20 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
       would become a link): it is backslash-escaped.
     - Quarto's Typst output drops the labels of cells (but fig-/tbl- ones): a Typst-only anchor
       before each labelled cell keeps links to ``#<label>`` working in the PDF.
+    - Quarto expands shortcodes (``{{< env HOME >}}``) where backslashes cannot stop it: in the
+      front matter (the study's title) and in code blocks (outputs): see `inert_metadata` and
+      `inert_code`.
 
     Its metadata says so (``jakisurvey: quarto-escaped-captions``), for the revision to read
     the captions back.
     """
     cells = []
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "raw" and cell.source.startswith("---\n"):
+            cell = nbformat.from_dict({**cell, "source": inert_front_matter(cell.source)})
         if cell.cell_type == "code":
+            cell = nbformat.from_dict({**cell, "outputs": [inert_output(o) for o in
+                                                           cell.get("outputs", [])]})
             try:
                 options, code = cell_options(cell.source)
             except OptionsError as exc:
@@ -84,6 +94,44 @@ def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     metadata = {**nb.metadata, "jakisurvey": {**nb.metadata.get("jakisurvey", {}),
                                               ESCAPED_CAPTIONS: True}}
     return nbformat.from_dict({**nb, "cells": cells, "metadata": metadata})
+
+
+def inert_metadata(escaped: str) -> str:
+    """Escaped Markdown (markdown.escape) for a front-matter field, as Quarto must see it.
+
+    Quarto looks for shortcodes in metadata after reading its Markdown (the backslashes are
+    gone by then), in the words that end with ``{{<`` or start with ``>}}``; an empty span
+    inside each breaks that word and shows nothing, in every format.
+    """
+    return escaped.replace("\\{\\{\\<", "\\{\\{[]{}\\<").replace("\\>\\}\\}", "\\>[]{}\\}\\}")
+
+
+def inert_front_matter(source: str) -> str:
+    """A front-matter cell (the report's title, assemble.py) with its texts inert for Quarto."""
+    settings = yaml.safe_load(source.strip().strip("-"))
+    if not isinstance(settings, dict):
+        return source
+    lines = [f"{key}: {json.dumps(inert_metadata(value) if isinstance(value, str) else value)}"
+             for key, value in settings.items()]
+    return "\n".join(["---", *lines, "---"])
+
+
+def inert_code(text: str) -> str:
+    """Text of a code block (an output) as Quarto must see it: Quarto expands a shortcode in
+    a code block, and at an unclosed ``{{<`` drops the rest of the document; an invisible word
+    joiner (U+2060) between the braces and ``<`` keeps both from happening."""
+    return text.replace("{{<", "{{\u2060<")
+
+
+def inert_output(output: dict) -> dict:
+    """A cell output with the text Quarto shows in a code block made inert (inert_code)."""
+    output = copy.deepcopy(output)
+    if "text" in output:
+        output["text"] = inert_code("".join(output["text"]))
+    data = output.get("data", {})
+    if "text/plain" in data:
+        data["text/plain"] = inert_code("".join(data["text/plain"]))
+    return output
 
 
 def remote_resources(html: str) -> list[str]:

@@ -25,7 +25,6 @@ import copy
 import difflib
 import json
 import re
-import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 
 import nbformat
 
+from .. import processes
 from ..notebook import cell_options, with_options
 from .cells import notebook_markdown
 from .config import echo_default, format_options, load_config
@@ -68,7 +68,8 @@ def write_revision(old: Path, new: Path, out_dir: Path, config: Path) -> list[st
         return None
     settings = load_config(config)
     echo = echo_default(settings)
-    with tempfile.TemporaryDirectory(prefix="jakisurvey-revision-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".revision-", dir=out_dir,
+                                     ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         from . import side_by_side
 
@@ -125,8 +126,7 @@ def pandoc_json(markdown: str, args: list[str]) -> str:
     """pandoc (the one pypandoc ships) on stdin, no filters; its output."""
     import pypandoc
 
-    done = subprocess.run([pypandoc.get_pandoc_path(), *args], input=markdown, text=True,
-                          capture_output=True)
+    done = processes.run([pypandoc.get_pandoc_path(), *args], input=markdown)
     if done.returncode:
         from .config import RenderError
 

@@ -20,7 +20,8 @@ def render_notebook_view(ipynb: Path, out_html: Path, config: Path) -> list[str]
     """
     nb = nbformat.read(ipynb, as_version=4)
     options = {**format_options(load_config(config), "html"), "toc": False}
-    with tempfile.TemporaryDirectory(prefix="jakisurvey-view-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".view-", dir=out_html.parent,
+                                     ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         markdown = notebook_markdown(nb, work / "images", echo=True, view=True)
         return render_html(markdown, out_html, work, options, first_heading(nb) or ipynb.stem)
