@@ -145,3 +145,33 @@ def test_control_characters_from_inputs_are_shown_not_obeyed(tmp_path, capsys):
     said = capsys.readouterr().err
     for text in (printed, error, said):
         assert not any(c in text for c in "\x1b\x07\u202e"), text
+
+
+def test_progress_lines_from_many_threads_are_never_interleaved(monkeypatch):
+    """The kernels' threads say 'notebook X: done' side by side: each line arrives whole (the
+    old print() wrote the text and its newline apart: 'done in 0.6 snotebook 00_summary...')."""
+    import threading
+    import time
+
+    class Slow:
+        """A terminal that gives the other threads a turn between writes."""
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, part: str) -> None:
+            self.text += part
+            time.sleep(0.0005)
+
+        def flush(self) -> None:
+            pass
+
+    terminal = Slow()
+    monkeypatch.setattr("sys.stderr", terminal)
+    lines = [[f"notebook {t}: line {i}" for i in range(40)] for t in range(4)]
+    threads = [threading.Thread(target=lambda said=said: [pipeline.to_stderr(s) for s in said])
+               for said in lines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(terminal.text.splitlines()) == sorted(s for said in lines for s in said)

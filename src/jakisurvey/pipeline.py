@@ -44,9 +44,14 @@ UNREADABLE = (SurveyError, AttributeError, KeyError, TypeError, ValueError, Runt
 __all__ = ["Inputs", "NotebookError", "Options", "run", "check_inputs"]
 
 
+SAYING = threading.Lock()   # the kernels' threads report side by side: one whole line at a time
+
+
 def to_stderr(line: str) -> None:
     """Progress on standard error, one line per step (control characters shown, not obeyed)."""
-    print(printable(line), file=sys.stderr, flush=True)
+    with SAYING:
+        sys.stderr.write(printable(line) + "\n")
+        sys.stderr.flush()
 
 
 @dataclass
