@@ -149,11 +149,15 @@ def as_quarto_rendered(folder: Path, out: Path) -> None:
         nbformat.write(quarto_notebook(nbformat.read(notebook, as_version=4)), notebook)
 
 
+JUPYTER_CHECKPOINTS = ".ipynb_checkpoints"
+
+
 def shared_files(folder: Path) -> list[str]:
-    """The files of a report that are shared: all but private/ and the tool's marker."""
-    return [name for name in outdir.files_in(folder)
+    """The files of a report that are shared: all but private/, the tool's marker and what
+    Jupyter leaves beside a notebook opened in it (checkpoints are no part of the report)."""
+    return [name for name in outdir.contents(folder)[0]
             if name != outdir.MARKER and not name.startswith(f"{PRIVATE}/")
-            and not outdir.JUPYTER_LEFTOVERS & set(Path(name).parts)]
+            and JUPYTER_CHECKPOINTS not in Path(name).parts]
 
 
 def compare(shared: Path, again: Path) -> list[tuple[str, str]]:
